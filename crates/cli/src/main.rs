@@ -1,0 +1,66 @@
+//! `stepwise`: headless runs of Stepwise from the command line.
+
+mod commands;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit status for invalid input (flags, values, configuration), as clap uses.
+const EXIT_USAGE: u8 = 2;
+
+/// Stepwise: which optimizer should I use, and why does it behave as it does?
+#[derive(Debug, Parser)]
+#[command(name = "stepwise", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Trace(commands::trace::TraceArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => {
+            // --help and --version.
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => return usage_error(&first_paragraph(&err.to_string())),
+    };
+    let result = match cli.command {
+        Command::Trace(args) => commands::trace::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(commands::Error::Usage(message)) => usage_error(&format!("error: {message}")),
+        Err(commands::Error::Io(err)) if err.kind() == std::io::ErrorKind::BrokenPipe => {
+            // The reader went away (`stepwise trace ... | head`): not a failure.
+            ExitCode::SUCCESS
+        }
+        Err(commands::Error::Io(err)) => {
+            let _ = writeln!(std::io::stderr(), "error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "{message}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// clap's message up to its first blank line, on one line (it adds usage and tips after that).
+fn first_paragraph(message: &str) -> String {
+    message
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,503 @@
+//! How users name an optimizer and its hyperparameters, and the validated configuration built from it.
+//!
+//! [`OptimizerSpec`] is the one user-facing form: CLI flags (with the `clap` feature), config files
+//! and the app all produce it. Unset hyperparameters take the reference implementation's default for
+//! the chosen optimizer; a hyperparameter that does not apply to it is an error.
+//! [`OptimizerConfig`] is the typed, validated result, and serialises back to a fully resolved spec.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::{AdaBoundConfig, AdamConfig, RAdamConfig, SgdConfig};
+
+/// The optimizers Stepwise implements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum OptimizerKind {
+    /// Stochastic gradient descent with optional momentum, dampening, Nesterov and L2 decay.
+    #[cfg_attr(feature = "clap", value(name = "sgd"))]
+    Sgd,
+    /// Adam with L2 weight decay added to the gradient (and AMSGrad).
+    #[cfg_attr(feature = "clap", value(name = "adam"))]
+    Adam,
+    /// Adam with decoupled weight decay (and AMSGrad).
+    #[cfg_attr(feature = "clap", value(name = "adamw"))]
+    AdamW,
+    /// AdaBound with L2 weight decay (and AMSBound).
+    #[cfg_attr(feature = "clap", value(name = "adabound"))]
+    AdaBound,
+    /// AdaBound with the reference repository's decoupled decay `p -= wd * p` (and AMSBound).
+    #[cfg_attr(feature = "clap", value(name = "adaboundw"))]
+    AdaBoundW,
+    /// Rectified Adam, L2 or decoupled weight decay.
+    #[cfg_attr(feature = "clap", value(name = "radam"))]
+    RAdam,
+}
+
+impl OptimizerKind {
+    /// Every optimizer, in the order the study lists them.
+    pub const ALL: [Self; 6] = [
+        Self::Sgd,
+        Self::Adam,
+        Self::AdamW,
+        Self::AdaBound,
+        Self::AdaBoundW,
+        Self::RAdam,
+    ];
+
+    /// The lowercase name used in flags, config files and output.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Sgd => "sgd",
+            Self::Adam => "adam",
+            Self::AdamW => "adamw",
+            Self::AdaBound => "adabound",
+            Self::AdaBoundW => "adaboundw",
+            Self::RAdam => "radam",
+        }
+    }
+
+    /// The hyperparameters this optimizer accepts, by their spec names.
+    pub const fn hyperparameters(self) -> &'static [&'static str] {
+        match self {
+            Self::Sgd => &["lr", "momentum", "dampening", "nesterov", "weight_decay"],
+            Self::Adam | Self::AdamW => &["lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad"],
+            Self::AdaBound | Self::AdaBoundW => &[
+                "lr",
+                "beta1",
+                "beta2",
+                "final_lr",
+                "gamma",
+                "eps",
+                "weight_decay",
+                "amsgrad",
+            ],
+            Self::RAdam => &[
+                "lr",
+                "beta1",
+                "beta2",
+                "eps",
+                "weight_decay",
+                "decoupled_weight_decay",
+            ],
+        }
+    }
+
+    /// The reference defaults for this optimizer.
+    pub fn default_config(self) -> OptimizerConfig {
+        match self {
+            Self::Sgd => OptimizerConfig::Sgd(SgdConfig::default()),
+            Self::Adam => OptimizerConfig::Adam(AdamConfig::adam()),
+            Self::AdamW => OptimizerConfig::AdamW(AdamConfig::adamw()),
+            Self::AdaBound => OptimizerConfig::AdaBound(AdaBoundConfig::default()),
+            Self::AdaBoundW => OptimizerConfig::AdaBoundW(AdaBoundConfig::default()),
+            Self::RAdam => OptimizerConfig::RAdam(RAdamConfig::default()),
+        }
+    }
+}
+
+impl std::fmt::Display for OptimizerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An optimizer as a user writes it: its name and the hyperparameters they chose to set.
+///
+/// Every unset hyperparameter takes the reference default *of the chosen optimizer* (for example
+/// `weight_decay` is 0 for Adam and 1e-2 for AdamW, as in `torch.optim`). Turn it into a validated
+/// [`OptimizerConfig`] with [`OptimizerSpec::resolve`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
+pub struct OptimizerSpec {
+    /// Optimizer.
+    #[cfg_attr(feature = "clap", arg(long))]
+    pub optimizer: OptimizerKind,
+    /// Learning rate [default 1e-3 for every optimizer, as in torch.optim and AdaBound].
+    #[cfg_attr(feature = "clap", arg(long))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+    /// SGD momentum factor [sgd; default 0].
+    #[cfg_attr(feature = "clap", arg(long))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub momentum: Option<f64>,
+    /// SGD dampening of the gradient entering the momentum buffer [sgd; default 0].
+    #[cfg_attr(feature = "clap", arg(long))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dampening: Option<f64>,
+    /// Nesterov momentum [sgd; needs momentum > 0 and dampening 0].
+    #[cfg_attr(feature = "clap", arg(long, num_args = 0..=1, default_missing_value = "true"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nesterov: Option<bool>,
+    /// Weight decay [default 0; adamw 1e-2]. L2 (added to the gradient) for sgd, adam, adabound
+    /// and radam; decoupled `p *= 1 - lr*wd` for adamw and radam with --decoupled-weight-decay;
+    /// `p -= wd*p` after the step for adaboundw.
+    #[cfg_attr(feature = "clap", arg(long))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_decay: Option<f64>,
+    /// Coefficient of the first-moment running average [adam family; default 0.9].
+    #[cfg_attr(feature = "clap", arg(long))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta1: Option<f64>,
+    /// Coefficient of the second-moment running average [adam family; default 0.999].
+    #[cfg_attr(feature = "clap", arg(long))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta2: Option<f64>,
+    /// Term added to the denominator [adam family; default 1e-8].
+    #[cfg_attr(feature = "clap", arg(long))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eps: Option<f64>,
+    /// AMSGrad: use the running maximum of the second moment [adam, adamw; on adabound and
+    /// adaboundw this is AMSBound].
+    #[cfg_attr(feature = "clap", arg(long, num_args = 0..=1, default_missing_value = "true"))]
+    #[serde(default, alias = "amsbound", skip_serializing_if = "Option::is_none")]
+    pub amsgrad: Option<bool>,
+    /// Final (SGD) learning rate the bounds converge to [adabound family; default 0.1].
+    #[cfg_attr(feature = "clap", arg(long))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_lr: Option<f64>,
+    /// Convergence speed of the bounds [adabound family; default 1e-3].
+    #[cfg_attr(feature = "clap", arg(long))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gamma: Option<f64>,
+    /// Decoupled weight decay `p *= 1 - lr*wd` instead of L2 [radam; default false].
+    #[cfg_attr(feature = "clap", arg(long, num_args = 0..=1, default_missing_value = "true"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoupled_weight_decay: Option<bool>,
+}
+
+impl OptimizerSpec {
+    /// A spec for `optimizer` with every hyperparameter at its default.
+    pub const fn new(optimizer: OptimizerKind) -> Self {
+        Self {
+            optimizer,
+            lr: None,
+            momentum: None,
+            dampening: None,
+            nesterov: None,
+            weight_decay: None,
+            beta1: None,
+            beta2: None,
+            eps: None,
+            amsgrad: None,
+            final_lr: None,
+            gamma: None,
+            decoupled_weight_decay: None,
+        }
+    }
+
+    /// The names of the hyperparameters this spec sets.
+    pub fn set_hyperparameters(&self) -> Vec<&'static str> {
+        let set = [
+            ("lr", self.lr.is_some()),
+            ("momentum", self.momentum.is_some()),
+            ("dampening", self.dampening.is_some()),
+            ("nesterov", self.nesterov.is_some()),
+            ("weight_decay", self.weight_decay.is_some()),
+            ("beta1", self.beta1.is_some()),
+            ("beta2", self.beta2.is_some()),
+            ("eps", self.eps.is_some()),
+            ("amsgrad", self.amsgrad.is_some()),
+            ("final_lr", self.final_lr.is_some()),
+            ("gamma", self.gamma.is_some()),
+            (
+                "decoupled_weight_decay",
+                self.decoupled_weight_decay.is_some(),
+            ),
+        ];
+        set.into_iter()
+            .filter_map(|(name, is_set)| is_set.then_some(name))
+            .collect()
+    }
+
+    /// Fills in the optimizer's reference defaults and validates the result.
+    ///
+    /// # Errors
+    /// [`ConfigError::NotApplicable`] for a hyperparameter the optimizer does not have, and the
+    /// errors of [`OptimizerConfig::validate`].
+    pub fn resolve(&self) -> Result<OptimizerConfig, ConfigError> {
+        let kind = self.optimizer;
+        if let Some(field) = self
+            .set_hyperparameters()
+            .into_iter()
+            .find(|field| !kind.hyperparameters().contains(field))
+        {
+            let applies_to: Vec<&str> = OptimizerKind::ALL
+                .iter()
+                .filter(|k| k.hyperparameters().contains(&field))
+                .map(|k| k.name())
+                .collect();
+            return Err(ConfigError::NotApplicable {
+                optimizer: kind,
+                field,
+                applies_to: applies_to.join(", "),
+            });
+        }
+        let config = match kind.default_config() {
+            OptimizerConfig::Sgd(d) => OptimizerConfig::Sgd(SgdConfig {
+                lr: self.lr.unwrap_or(d.lr),
+                momentum: self.momentum.unwrap_or(d.momentum),
+                dampening: self.dampening.unwrap_or(d.dampening),
+                nesterov: self.nesterov.unwrap_or(d.nesterov),
+                weight_decay: self.weight_decay.unwrap_or(d.weight_decay),
+            }),
+            OptimizerConfig::Adam(d) => OptimizerConfig::Adam(self.adam_config(d)),
+            OptimizerConfig::AdamW(d) => OptimizerConfig::AdamW(self.adam_config(d)),
+            OptimizerConfig::AdaBound(d) => OptimizerConfig::AdaBound(self.adabound_config(d)),
+            OptimizerConfig::AdaBoundW(d) => OptimizerConfig::AdaBoundW(self.adabound_config(d)),
+            OptimizerConfig::RAdam(d) => OptimizerConfig::RAdam(RAdamConfig {
+                lr: self.lr.unwrap_or(d.lr),
+                beta1: self.beta1.unwrap_or(d.beta1),
+                beta2: self.beta2.unwrap_or(d.beta2),
+                eps: self.eps.unwrap_or(d.eps),
+                weight_decay: self.weight_decay.unwrap_or(d.weight_decay),
+                decoupled_weight_decay: self
+                    .decoupled_weight_decay
+                    .unwrap_or(d.decoupled_weight_decay),
+            }),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn adam_config(&self, d: AdamConfig) -> AdamConfig {
+        AdamConfig {
+            lr: self.lr.unwrap_or(d.lr),
+            beta1: self.beta1.unwrap_or(d.beta1),
+            beta2: self.beta2.unwrap_or(d.beta2),
+            eps: self.eps.unwrap_or(d.eps),
+            weight_decay: self.weight_decay.unwrap_or(d.weight_decay),
+            amsgrad: self.amsgrad.unwrap_or(d.amsgrad),
+        }
+    }
+
+    fn adabound_config(&self, d: AdaBoundConfig) -> AdaBoundConfig {
+        AdaBoundConfig {
+            lr: self.lr.unwrap_or(d.lr),
+            beta1: self.beta1.unwrap_or(d.beta1),
+            beta2: self.beta2.unwrap_or(d.beta2),
+            final_lr: self.final_lr.unwrap_or(d.final_lr),
+            gamma: self.gamma.unwrap_or(d.gamma),
+            eps: self.eps.unwrap_or(d.eps),
+            weight_decay: self.weight_decay.unwrap_or(d.weight_decay),
+            amsbound: self.amsgrad.unwrap_or(d.amsbound),
+        }
+    }
+}
+
+/// A validated optimizer configuration: which optimizer, with every hyperparameter resolved.
+///
+/// Serialises as a fully resolved [`OptimizerSpec`] (every hyperparameter written out), and
+/// deserialises through [`OptimizerSpec::resolve`], so a config file can never hold an invalid one.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "OptimizerSpec", into = "OptimizerSpec")]
+pub enum OptimizerConfig {
+    /// SGD (momentum, dampening, Nesterov, L2).
+    Sgd(SgdConfig),
+    /// Adam: weight decay is L2, added to the gradient.
+    Adam(AdamConfig),
+    /// AdamW: weight decay is decoupled, `p *= 1 - lr*wd` before the moments.
+    AdamW(AdamConfig),
+    /// AdaBound: weight decay is L2.
+    AdaBound(AdaBoundConfig),
+    /// AdaBoundW: `p -= wd * p_old` after the step, not scaled by lr.
+    AdaBoundW(AdaBoundConfig),
+    /// RAdam: L2 or decoupled weight decay.
+    RAdam(RAdamConfig),
+}
+
+impl OptimizerConfig {
+    /// Which optimizer this is.
+    pub const fn kind(&self) -> OptimizerKind {
+        match self {
+            Self::Sgd(_) => OptimizerKind::Sgd,
+            Self::Adam(_) => OptimizerKind::Adam,
+            Self::AdamW(_) => OptimizerKind::AdamW,
+            Self::AdaBound(_) => OptimizerKind::AdaBound,
+            Self::AdaBoundW(_) => OptimizerKind::AdaBoundW,
+            Self::RAdam(_) => OptimizerKind::RAdam,
+        }
+    }
+
+    /// The learning rate the optimizer is created with (the base of any schedule, and AdaBound's
+    /// `base_lr`).
+    pub const fn lr(&self) -> f64 {
+        match self {
+            Self::Sgd(c) => c.lr,
+            Self::Adam(c) | Self::AdamW(c) => c.lr,
+            Self::AdaBound(c) | Self::AdaBoundW(c) => c.lr,
+            Self::RAdam(c) => c.lr,
+        }
+    }
+
+    /// Checks every hyperparameter against the reference implementation's rules.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidValue`] naming the field and value when: `lr` is negative or not finite
+    /// (AdaBound: not positive, since its bounds divide by it); a beta is outside [0, 1); `eps`,
+    /// `final_lr`, `momentum` or `weight_decay` is negative or not finite; `gamma` is outside [0, 1);
+    /// `dampening` is not finite. [`ConfigError::Nesterov`] when Nesterov is asked for without
+    /// momentum or with dampening.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let kind = self.kind();
+        match self {
+            Self::Sgd(c) => c.validate(kind),
+            Self::Adam(c) | Self::AdamW(c) => c.validate(kind),
+            Self::AdaBound(c) | Self::AdaBoundW(c) => c.validate(kind),
+            Self::RAdam(c) => c.validate(kind),
+        }
+    }
+}
+
+impl TryFrom<OptimizerSpec> for OptimizerConfig {
+    type Error = ConfigError;
+
+    fn try_from(spec: OptimizerSpec) -> Result<Self, Self::Error> {
+        spec.resolve()
+    }
+}
+
+impl From<OptimizerConfig> for OptimizerSpec {
+    fn from(config: OptimizerConfig) -> Self {
+        let mut spec = Self::new(config.kind());
+        match config {
+            OptimizerConfig::Sgd(c) => {
+                spec.lr = Some(c.lr);
+                spec.momentum = Some(c.momentum);
+                spec.dampening = Some(c.dampening);
+                spec.nesterov = Some(c.nesterov);
+                spec.weight_decay = Some(c.weight_decay);
+            }
+            OptimizerConfig::Adam(c) | OptimizerConfig::AdamW(c) => {
+                spec.lr = Some(c.lr);
+                spec.beta1 = Some(c.beta1);
+                spec.beta2 = Some(c.beta2);
+                spec.eps = Some(c.eps);
+                spec.weight_decay = Some(c.weight_decay);
+                spec.amsgrad = Some(c.amsgrad);
+            }
+            OptimizerConfig::AdaBound(c) | OptimizerConfig::AdaBoundW(c) => {
+                spec.lr = Some(c.lr);
+                spec.beta1 = Some(c.beta1);
+                spec.beta2 = Some(c.beta2);
+                spec.final_lr = Some(c.final_lr);
+                spec.gamma = Some(c.gamma);
+                spec.eps = Some(c.eps);
+                spec.weight_decay = Some(c.weight_decay);
+                spec.amsgrad = Some(c.amsbound);
+            }
+            OptimizerConfig::RAdam(c) => {
+                spec.lr = Some(c.lr);
+                spec.beta1 = Some(c.beta1);
+                spec.beta2 = Some(c.beta2);
+                spec.eps = Some(c.eps);
+                spec.weight_decay = Some(c.weight_decay);
+                spec.decoupled_weight_decay = Some(c.decoupled_weight_decay);
+            }
+        }
+        spec
+    }
+}
+
+/// An invalid configuration: names the optimizer, the field and the offending value.
+#[derive(Clone, Debug, PartialEq, Error)]
+pub enum ConfigError {
+    /// A hyperparameter outside the range the reference implementation accepts.
+    #[error("{optimizer}: invalid {field} = {value}: {rule}")]
+    InvalidValue {
+        /// The optimizer (or `"schedule"`) whose field is invalid.
+        optimizer: String,
+        /// The field's name, as written in specs and config files.
+        field: &'static str,
+        /// The rejected value.
+        value: f64,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
+    /// A hyperparameter the chosen optimizer does not have.
+    #[error("{field} does not apply to {optimizer} (it applies to: {applies_to})")]
+    NotApplicable {
+        /// The chosen optimizer.
+        optimizer: OptimizerKind,
+        /// The hyperparameter that was set.
+        field: &'static str,
+        /// The optimizers that do accept it.
+        applies_to: String,
+    },
+    /// Nesterov momentum needs momentum > 0 and zero dampening (torch.optim.SGD's rule).
+    #[error(
+        "sgd: nesterov requires momentum > 0 and dampening = 0 (got momentum = {momentum}, dampening = {dampening})"
+    )]
+    Nesterov {
+        /// The configured momentum.
+        momentum: f64,
+        /// The configured dampening.
+        dampening: f64,
+    },
+}
+
+/// The rules shared by every optimizer's `validate`.
+pub(crate) mod rule {
+    use super::ConfigError;
+
+    /// `ok`, or an [`ConfigError::InvalidValue`] saying `rule`.
+    pub(crate) fn check(
+        owner: &dyn std::fmt::Display,
+        field: &'static str,
+        value: f64,
+        ok: bool,
+        rule: &'static str,
+    ) -> Result<(), ConfigError> {
+        if ok {
+            Ok(())
+        } else {
+            Err(ConfigError::InvalidValue {
+                optimizer: owner.to_string(),
+                field,
+                value,
+                rule,
+            })
+        }
+    }
+
+    /// `value` is finite and >= 0.
+    pub(crate) fn non_negative(
+        owner: &dyn std::fmt::Display,
+        field: &'static str,
+        value: f64,
+    ) -> Result<(), ConfigError> {
+        let ok = value.is_finite() && value >= 0.0;
+        check(owner, field, value, ok, "must be finite and >= 0")
+    }
+
+    /// `value` is finite and > 0.
+    pub(crate) fn positive(
+        owner: &dyn std::fmt::Display,
+        field: &'static str,
+        value: f64,
+    ) -> Result<(), ConfigError> {
+        let ok = value.is_finite() && value > 0.0;
+        check(owner, field, value, ok, "must be finite and > 0")
+    }
+
+    /// `value` is finite.
+    pub(crate) fn finite(
+        owner: &dyn std::fmt::Display,
+        field: &'static str,
+        value: f64,
+    ) -> Result<(), ConfigError> {
+        check(owner, field, value, value.is_finite(), "must be finite")
+    }
+
+    /// `value` is in [0, 1).
+    pub(crate) fn unit_interval(
+        owner: &dyn std::fmt::Display,
+        field: &'static str,
+        value: f64,
+    ) -> Result<(), ConfigError> {
+        let ok = (0.0..1.0).contains(&value);
+        check(owner, field, value, ok, "must be in [0, 1)")
+    }
+}

@@ -1,0 +1,156 @@
+//! The optimizer as a whole: configuration, schedule and step counter, and the split of each step
+//! into host scalars ([`Optimizer::begin_step`]) and a per-element update ([`Step::apply`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    AdaBoundScalars, AdamScalars, ConfigError, LrSchedule, OptimizerConfig, ParamState,
+    RAdamScalars, SgdScalars, StateError,
+};
+
+/// An optimizer over any number of parameter tensors that step together.
+///
+/// Each step is two parts, as on the GPU: [`begin_step`](Self::begin_step) advances the step
+/// counter and computes every per-step scalar once (learning rate, bias corrections, bounds,
+/// rectification); [`Step::apply`] then updates each parameter tensor and its [`ParamState`].
+///
+/// ```
+/// use stepwise_optim::{LrSchedule, Optimizer, OptimizerKind};
+///
+/// let mut optimizer = Optimizer::new(OptimizerKind::Adam.default_config(), LrSchedule::Constant)?;
+/// let mut param = vec![1.0_f32, -2.0];
+/// let mut state = optimizer.init_state(param.len());
+/// let grad = vec![0.5_f32, 0.5];
+/// optimizer.begin_step().apply(&mut param, &grad, &mut state)?;
+/// assert_eq!(optimizer.step_count(), 1);
+/// assert!((param[0] - 0.999).abs() < 1e-6); // Adam's first step moves each weight by lr
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Optimizer {
+    config: OptimizerConfig,
+    schedule: LrSchedule,
+    /// Steps taken so far; the next step is `step + 1` (steps count from 1, as in PyTorch).
+    step: u64,
+}
+
+impl Optimizer {
+    /// An optimizer that has taken no step yet.
+    ///
+    /// # Errors
+    /// The configuration's or the schedule's [`ConfigError`].
+    pub fn new(config: OptimizerConfig, schedule: LrSchedule) -> Result<Self, ConfigError> {
+        config.validate()?;
+        schedule.validate()?;
+        Ok(Self {
+            config,
+            schedule,
+            step: 0,
+        })
+    }
+
+    /// The configuration.
+    pub const fn config(&self) -> &OptimizerConfig {
+        &self.config
+    }
+
+    /// The learning-rate schedule.
+    pub const fn schedule(&self) -> &LrSchedule {
+        &self.schedule
+    }
+
+    /// Steps taken so far.
+    pub const fn step_count(&self) -> u64 {
+        self.step
+    }
+
+    /// Fresh (zero) state for a parameter tensor of `len` elements.
+    pub fn init_state(&self, len: usize) -> ParamState {
+        let zeros = || vec![0.0_f32; len];
+        match &self.config {
+            OptimizerConfig::Sgd(c) if c.has_momentum() => ParamState::Momentum {
+                momentum_buffer: zeros(),
+            },
+            OptimizerConfig::Sgd(_) => ParamState::Stateless,
+            OptimizerConfig::Adam(c) | OptimizerConfig::AdamW(c) => ParamState::Moments {
+                exp_avg: zeros(),
+                exp_avg_sq: zeros(),
+                max_exp_avg_sq: c.amsgrad.then(zeros),
+            },
+            OptimizerConfig::AdaBound(c) | OptimizerConfig::AdaBoundW(c) => ParamState::Moments {
+                exp_avg: zeros(),
+                exp_avg_sq: zeros(),
+                max_exp_avg_sq: c.amsbound.then(zeros),
+            },
+            OptimizerConfig::RAdam(_) => ParamState::Moments {
+                exp_avg: zeros(),
+                exp_avg_sq: zeros(),
+                max_exp_avg_sq: None,
+            },
+        }
+    }
+
+    /// Advances the step counter and computes this step's scalars, once for all parameters.
+    pub fn begin_step(&mut self) -> Step {
+        self.step += 1;
+        let t = self.step;
+        let lr = self.schedule.lr(self.config.lr(), t);
+        let scalars = match &self.config {
+            OptimizerConfig::Sgd(c) => StepScalars::Sgd(c.scalars(t, lr)),
+            OptimizerConfig::Adam(c) => StepScalars::Adam(c.scalars(false, t, lr)),
+            OptimizerConfig::AdamW(c) => StepScalars::Adam(c.scalars(true, t, lr)),
+            OptimizerConfig::AdaBound(c) => StepScalars::AdaBound(c.scalars(false, t, lr)),
+            OptimizerConfig::AdaBoundW(c) => StepScalars::AdaBound(c.scalars(true, t, lr)),
+            OptimizerConfig::RAdam(c) => StepScalars::RAdam(c.scalars(t, lr)),
+        };
+        Step { t, lr, scalars }
+    }
+}
+
+/// One optimizer step: its number, learning rate and kernel scalars.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Step {
+    /// The step number, from 1.
+    pub t: u64,
+    /// The learning rate of this step (after the schedule).
+    pub lr: f64,
+    /// The scalars the per-element update reads.
+    pub scalars: StepScalars,
+}
+
+/// The per-step scalars of each optimizer family: exactly what its WGSL kernel's uniform holds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StepScalars {
+    /// SGD.
+    Sgd(SgdScalars),
+    /// Adam and AdamW.
+    Adam(AdamScalars),
+    /// AdaBound and AdaBoundW (and AMSBound).
+    AdaBound(AdaBoundScalars),
+    /// RAdam.
+    RAdam(RAdamScalars),
+}
+
+impl Step {
+    /// Updates one parameter tensor and its state in place, given its gradient.
+    ///
+    /// # Errors
+    /// [`StateError`] when the gradient or a state buffer has another length than the parameter,
+    /// or the state belongs to another optimizer. Nothing is modified then.
+    pub fn apply(
+        &self,
+        param: &mut [f32],
+        grad: &[f32],
+        state: &mut ParamState,
+    ) -> Result<(), StateError> {
+        match &self.scalars {
+            StepScalars::Sgd(s) => s.apply(state.sgd_lanes(param, grad, s.has_momentum != 0)?),
+            StepScalars::Adam(s) => s.apply(state.moment_lanes(param, grad, s.amsgrad != 0)?),
+            StepScalars::AdaBound(s) => {
+                s.apply(state.moment_lanes(param, grad, s.amsbound != 0)?);
+            }
+            StepScalars::RAdam(s) => s.apply(state.moment_lanes(param, grad, false)?),
+        }
+        Ok(())
+    }
+}
