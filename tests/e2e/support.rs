@@ -58,7 +58,7 @@ pub fn assert_close(what: &str, actual: &[f32], expected: &[f32], rtol: f32, ato
         .fold(
             None,
             |worst: Option<(usize, f32, f32, f32)>, item| match worst {
-                Some(w) if !(item.3 > w.3) && !item.3.is_nan() => Some(w),
+                Some(w) if w.3.is_nan() || item.3 <= w.3 => Some(w),
                 _ => Some(item),
             },
         );

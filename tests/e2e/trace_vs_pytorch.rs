@@ -1,6 +1,8 @@
 //! `stepwise trace` against `torch.optim` / `adabound` trajectories with autograd gradients: every
 //! test function × optimizer (and variants), 300 steps, through the real binary and its CSV.
 
+#![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
+
 use std::process::Command;
 
 use serde::Deserialize;

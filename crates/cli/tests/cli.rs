@@ -1,0 +1,242 @@
+//! The `stepwise` binary: output format, and invalid input answered with exit status 2 and a
+//! one-line message, never a panic.
+
+#![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+fn stepwise(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stepwise"))
+        .args(args)
+        .output()
+        .expect("stepwise runs")
+}
+
+const TRACE: [&str; 6] = [
+    "trace",
+    "--function",
+    "rosenbrock",
+    "--start=-1.5,2",
+    "--steps",
+    "3",
+];
+
+fn trace_with(extra: &[&str]) -> Output {
+    let mut args = TRACE.to_vec();
+    args.extend_from_slice(extra);
+    stepwise(&args)
+}
+
+#[test]
+fn trace_prints_a_header_the_start_and_one_row_per_step() {
+    let output = trace_with(&["--optimizer", "sgd"]);
+    assert!(output.status.success());
+    let csv = String::from_utf8(output.stdout).expect("utf-8");
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 5, "header + start + 3 steps: {csv}");
+    assert_eq!(rows[0], "step,x,y,loss");
+    // (1 - (-1.5))^2 + 100 (2 - 2.25)^2 = 6.25 + 6.25
+    assert_eq!(rows[1], "0,-1.5,2,12.5");
+    // SGD, lr 1e-3: gradient (-155, -50) at the start.
+    assert_eq!(
+        rows[2],
+        format!("1,{},{},{}", -1.5_f32 + 0.155, 2.0_f32 + 0.05, {
+            let (x, y) = (-1.5_f32 + 0.155, 2.0_f32 + 0.05);
+            (1.0 - x).powi(2) + 100.0 * (y - x * x).powi(2)
+        })
+    );
+    assert!(output.stderr.is_empty());
+}
+
+/// Runs `stepwise` with invalid input and checks exit status 2 and the one-line message.
+fn assert_usage_error(args: &[&str], expected: &str) {
+    let output = stepwise(args);
+    let stderr = String::from_utf8(output.stderr).expect("utf-8");
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(output.stdout.is_empty(), "{args:?}: nothing on stdout");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "{args:?}: one line, got {stderr:?}"
+    );
+    assert!(
+        stderr.contains(expected),
+        "{args:?}: expected {expected:?} in {stderr:?}"
+    );
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn invalid_hyperparameters_are_usage_errors() {
+    let with = |extra: &[&str]| {
+        let mut args = TRACE.to_vec();
+        args.extend_from_slice(extra);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let cases: [(&[&str], &str); 8] = [
+        (
+            &["--optimizer", "adam", "--momentum", "0.9"],
+            "error: momentum does not apply to adam (it applies to: sgd)",
+        ),
+        (
+            &["--optimizer", "sgd", "--beta1", "0.9"],
+            "error: beta1 does not apply to sgd",
+        ),
+        (
+            &["--optimizer", "radam", "--amsgrad"],
+            "error: amsgrad does not apply to radam",
+        ),
+        (
+            &["--optimizer", "sgd", "--lr", "-1"],
+            "error: sgd: invalid lr = -1: must be finite and >= 0",
+        ),
+        (
+            &["--optimizer", "adam", "--lr", "nan"],
+            "error: adam: invalid lr = NaN: must be finite and >= 0",
+        ),
+        (
+            &["--optimizer", "adam", "--beta2", "1"],
+            "error: adam: invalid beta2 = 1: must be in [0, 1)",
+        ),
+        (
+            &["--optimizer", "adabound", "--gamma", "1.5"],
+            "error: adabound: invalid gamma = 1.5: must be in [0, 1)",
+        ),
+        (
+            &["--optimizer", "sgd", "--nesterov"],
+            "error: sgd: nesterov requires momentum > 0 and dampening = 0",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let args = with(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_usage_error(&args, expected);
+    }
+}
+
+#[test]
+fn malformed_arguments_are_usage_errors() {
+    let base = [
+        "trace",
+        "--optimizer",
+        "adam",
+        "--function",
+        "beale",
+        "--steps",
+        "3",
+    ];
+    let with = |extra: &[&'static str]| [base.as_slice(), extra].concat();
+    assert_usage_error(
+        &with(&["--start", "1"]),
+        "expected X,Y (two numbers separated by a comma), got '1'",
+    );
+    assert_usage_error(
+        &with(&["--start", "1,inf"]),
+        "coordinate 'inf' is not finite",
+    );
+    assert_usage_error(&with(&["--start", "1,x"]), "coordinate 'x' is not a number");
+    assert_usage_error(
+        &with(&["--start", "1,1", "--device", "tpu"]),
+        "invalid value 'tpu' for '--device <DEVICE>'",
+    );
+    assert_usage_error(
+        &[
+            "trace",
+            "--optimizer",
+            "adam",
+            "--function",
+            "sphere",
+            "--start",
+            "1,1",
+            "--steps",
+            "3",
+        ],
+        "invalid value 'sphere' for '--function <FUNCTION>' [possible values: rosenbrock, beale, rastrigin, saddle, quadratic]",
+    );
+    assert_usage_error(
+        &[
+            "trace",
+            "--optimizer",
+            "adam",
+            "--function",
+            "beale",
+            "--start",
+            "1,1",
+        ],
+        "the following required arguments were not provided: --steps <STEPS>",
+    );
+    assert_usage_error(
+        &[
+            "trace",
+            "--optimizer",
+            "sgd",
+            "--function",
+            "beale",
+            "--start",
+            "1,1",
+            "--steps",
+            "-2",
+        ],
+        "invalid value '-2' for '--steps <STEPS>'",
+    );
+    assert_usage_error(&["trace", "--bogus"], "unexpected argument '--bogus' found");
+}
+
+#[test]
+fn help_lists_every_hyperparameter_with_its_default() {
+    let output = stepwise(&["trace", "--help"]);
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).expect("utf-8");
+    for flag in [
+        "--lr",
+        "--momentum",
+        "--dampening",
+        "--nesterov",
+        "--weight-decay",
+        "--beta1",
+        "--beta2",
+        "--eps",
+        "--amsgrad",
+        "--final-lr",
+        "--gamma",
+        "--decoupled-weight-decay",
+    ] {
+        assert!(help.contains(flag), "help mentions {flag}");
+    }
+    assert!(
+        help.contains("default 0.999"),
+        "help states beta2's default"
+    );
+}
+
+#[test]
+fn a_closed_pipe_ends_the_trace_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stepwise"))
+        .args([
+            "trace",
+            "--function",
+            "quadratic",
+            "--optimizer",
+            "sgd",
+            "--start",
+            "1,1",
+        ])
+        .args(["--steps", "5000000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let stdout = child.stdout.take().expect("piped");
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).expect("reads");
+    assert_eq!(first, "step,x,y,loss\n");
+    // The reader is dropped here, as `| head -1` would.
+    let output = child.wait_with_output().expect("exits");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.stderr.is_empty());
+}
