@@ -84,10 +84,11 @@ fn optimizer_steps(c: &mut Criterion) {
             )
                 .into_par_iter()
                 .for_each(|(p, g, m, v)| {
-                    for i in 0..p.len() {
-                        p[i] += g[i];
-                        m[i] = g[i];
-                        v[i] = p[i];
+                    let moments = m.iter_mut().zip(v.iter_mut());
+                    for ((p, g), (m, v)) in p.iter_mut().zip(g).zip(moments) {
+                        *p += g;
+                        *m = *g;
+                        *v = *p;
                     }
                 });
         });
