@@ -54,7 +54,15 @@ pub fn assert_close(what: &str, actual: &[f32], expected: &[f32], rtol: f32, ato
         .iter()
         .zip(expected)
         .enumerate()
-        .map(|(i, (&a, &e))| (i, a, e, (a - e).abs() / (rtol * e.abs() + atol)))
+        .map(|(i, (&a, &e))| {
+            let diff = (a - e).abs();
+            let ratio = if diff == 0.0 {
+                0.0
+            } else {
+                diff / (rtol * e.abs() + atol)
+            };
+            (i, a, e, ratio)
+        })
         .fold(
             None,
             |worst: Option<(usize, f32, f32, f32)>, item| match worst {

@@ -78,8 +78,12 @@ fn trace_matches_pytorch_on_every_function_and_optimizer() {
             loss.push(parse(fields[3]));
         }
         assert_eq!(x.len() as u64, reference.steps + 1, "{what}: rows");
-        assert_close(&format!("{what} x"), &x, &case.x, 1e-3, 1e-6);
-        assert_close(&format!("{what} y"), &y, &case.y, 1e-3, 1e-6);
-        assert_close(&format!("{what} loss"), &loss, &case.loss, 1e-3, 1e-6);
+        // The requirement is 1e-3 relative; most trajectories are bit-identical (same fused
+        // multiply-adds as torch, gradients rounded as autograd rounds them), the rest differ by
+        // ULPs where torch's sqrt or cos round differently.
+        let (rtol, atol) = (1e-5, 1e-7);
+        assert_close(&format!("{what} x"), &x, &case.x, rtol, atol);
+        assert_close(&format!("{what} y"), &y, &case.y, rtol, atol);
+        assert_close(&format!("{what} loss"), &loss, &case.loss, rtol, atol);
     }
 }

@@ -167,9 +167,9 @@ impl AdaBoundScalars {
     /// L2 and both moment updates; returns the new v.
     #[inline(always)]
     fn moments(&self, p: f32, g: f32, m: &mut f32, v: &mut f32) -> f32 {
-        let g = g + self.l2 * p;
-        *m = *m * self.beta1 + self.one_minus_beta1 * g;
-        *v = *v * self.beta2 + self.one_minus_beta2 * g * g;
+        let g = self.l2.mul_add(p, g);
+        *m = self.one_minus_beta1.mul_add(g, *m * self.beta1);
+        *v = (self.one_minus_beta2 * g).mul_add(g, *v * self.beta2);
         *v
     }
 

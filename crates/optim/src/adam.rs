@@ -170,9 +170,9 @@ impl AdamScalars {
     #[inline(always)]
     fn moments(&self, p: &mut f32, g: f32, m: &mut f32, v: &mut f32) -> f32 {
         *p *= self.decay;
-        let g = g + self.l2 * *p;
-        *m += self.one_minus_beta1 * (g - *m);
-        *v = *v * self.beta2 + self.one_minus_beta2 * g * g;
+        let g = self.l2.mul_add(*p, g);
+        *m = self.one_minus_beta1.mul_add(g - *m, *m);
+        *v = (self.one_minus_beta2 * g).mul_add(g, *v * self.beta2);
         *v
     }
 

@@ -1,7 +1,8 @@
 //! Two-dimensional test functions with analytic gradients, for watching optimizers move.
 //!
-//! Everything is `f32`, as the parameters are, and written in the order PyTorch evaluates the same
-//! expressions, so trajectories stay close to `torch.optim` runs with autograd gradients.
+//! Everything is `f32`, as the parameters are. Values are evaluated in the order PyTorch evaluates
+//! the same expressions, and gradients are rounded as autograd rounds them, so trajectories match
+//! `torch.optim` runs with autograd gradients bit for bit wherever the optimizer step does.
 
 use std::f32::consts::TAU;
 
@@ -65,16 +66,20 @@ impl TestFunction {
     /// The gradient (∂f/∂x, ∂f/∂y) at (x, y).
     pub fn gradient(self, x: f32, y: f32) -> [f32; 2] {
         match self {
+            // Rounded as autograd computes them, so trajectories match PyTorch's bit for bit
+            // where its optimizer does: products of the incoming gradient with each local
+            // derivative, summed in the order the autograd engine delivers them.
             Self::Rosenbrock => {
-                let valley = y - x * x;
-                [-2.0 * (1.0 - x) - 400.0 * x * valley, 200.0 * valley]
+                let valley_grad = 200.0 * (y - x * x);
+                [-2.0 * (1.0 - x) - valley_grad * (2.0 * x), valley_grad]
             }
             Self::Beale => {
                 let [a, b, c] = beale_terms(x, y);
+                let (ga, gb, gc) = (2.0 * a, 2.0 * b, 2.0 * c);
                 let (y2, y3) = (y * y, y * y * y);
                 [
-                    2.0 * a * (y - 1.0) + 2.0 * b * (y2 - 1.0) + 2.0 * c * (y3 - 1.0),
-                    2.0 * a * x + 2.0 * b * (2.0 * x * y) + 2.0 * c * (3.0 * x * y2),
+                    gc * y3 - gc + gb * y2 - gb + ga * y - ga,
+                    gc * x * (3.0 * y2) + gb * x * (2.0 * y) + ga * x,
                 ]
             }
             Self::Rastrigin => [

@@ -13,6 +13,8 @@
 //!   [`RAdamScalars`]) that is also the WGSL kernels' uniform block;
 //! - per element, [`Step::apply`] updates a parameter slice and its [`ParamState`] in one pass,
 //!   split over threads for large tensors, without allocating or branching on hyperparameters.
+//!   Multiply-adds are fused (`mul_add`) exactly where PyTorch's CPU kernels fuse them, so that
+//!   results agree to the last bit wherever torch's own rounding allows.
 //!
 //! Users name optimizers with an [`OptimizerSpec`] (CLI flags, config files, the app), which resolves
 //! to a validated [`OptimizerConfig`] with each optimizer's reference defaults.

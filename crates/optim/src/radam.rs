@@ -154,9 +154,9 @@ impl RAdamScalars {
         let (grad, exp_avg, exp_avg_sq) = (&grad[..n], &mut exp_avg[..n], &mut exp_avg_sq[..n]);
         for i in 0..n {
             let p = param[i] * self.decay;
-            let g = grad[i] + self.l2 * p;
-            let m = exp_avg[i] + self.one_minus_beta1 * (g - exp_avg[i]);
-            let v = exp_avg_sq[i] * self.beta2 + self.one_minus_beta2 * g * g;
+            let g = self.l2.mul_add(p, grad[i]);
+            let m = self.one_minus_beta1.mul_add(g - exp_avg[i], exp_avg[i]);
+            let v = (self.one_minus_beta2 * g).mul_add(g, exp_avg_sq[i] * self.beta2);
             exp_avg[i] = m;
             exp_avg_sq[i] = v;
             let momentum_step = m / self.bias_correction1 * self.lr;

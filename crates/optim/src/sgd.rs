@@ -128,18 +128,24 @@ impl SgdScalars {
         match momentum_buffer {
             None => {
                 for i in 0..n {
-                    let g = grad[i] + self.weight_decay * param[i];
-                    param[i] -= self.lr * g;
+                    let g = self.weight_decay.mul_add(param[i], grad[i]);
+                    param[i] = (-self.lr).mul_add(g, param[i]);
                 }
             }
             Some(buffer) => {
                 let buffer = &mut buffer[..n];
                 for i in 0..n {
-                    let g = grad[i] + self.weight_decay * param[i];
-                    let b = buffer[i] * self.buffer_decay + self.buffer_grad_scale * g;
+                    let g = self.weight_decay.mul_add(param[i], grad[i]);
+                    let b = self
+                        .buffer_grad_scale
+                        .mul_add(g, buffer[i] * self.buffer_decay);
                     buffer[i] = b;
-                    let d = if NESTEROV { g + self.momentum * b } else { b };
-                    param[i] -= self.lr * d;
+                    let d = if NESTEROV {
+                        self.momentum.mul_add(b, g)
+                    } else {
+                        b
+                    };
+                    param[i] = (-self.lr).mul_add(d, param[i]);
                 }
             }
         }
