@@ -131,6 +131,18 @@ pub enum StepScalars {
     RAdam(RAdamScalars),
 }
 
+impl StepScalars {
+    /// The scalars as the bytes of the WGSL kernel's uniform block.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Sgd(s) => bytemuck::bytes_of(s),
+            Self::Adam(s) => bytemuck::bytes_of(s),
+            Self::AdaBound(s) => bytemuck::bytes_of(s),
+            Self::RAdam(s) => bytemuck::bytes_of(s),
+        }
+    }
+}
+
 impl Step {
     /// Updates one parameter tensor and its state in place, given its gradient.
     ///

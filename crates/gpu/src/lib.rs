@@ -1,0 +1,23 @@
+//! # stepwise-gpu
+//!
+//! Fused optimizer steps on any GPU through wgpu (Vulkan, Metal, DX12, WebGPU): every step of SGD,
+//! Adam/AdamW, AdaBound/AdaBoundW or RAdam is one compute pass that reads a parameter, its gradient
+//! and its optimizer state once and writes them once (`shaders/*.wgsl`).
+//!
+//! The kernels take their per-step scalars (learning rate, bias corrections, bounds,
+//! rectification) from `stepwise_optim`'s host code, byte for byte: the formulas exist once, and
+//! the tests hold every kernel to the CPU reference.
+//!
+//! - [`Gpu`]: adapter selection with a clear report, device, queue, async readback.
+//! - [`FusedStepper`]: one parameter tensor and its state in GPU buffers.
+//! - [`trajectories`]: many independent 2-D problems (one per start point) stepped together.
+
+mod device;
+mod fused;
+mod kernels;
+mod landscape;
+
+pub use device::{AdapterSummary, Gpu, GpuError};
+pub use fused::{FusedStepper, kernel_for};
+pub use kernels::{Kernel, WORKGROUP_SIZE};
+pub use landscape::{Record, Trajectories, trajectories};

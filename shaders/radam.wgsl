@@ -1,0 +1,48 @@
+// Fused RAdam step, L2 or decoupled weight decay (torch.optim.RAdam).
+// Reads param, grad and the moments once and writes param and the moments once.
+// Per-step scalars: stepwise_optim::RAdamScalars, filled by RAdamConfig::scalars; `rectified` is
+// uniform across the dispatch, so the branch costs no divergence.
+
+struct RAdamScalars {
+    // 1 - lr * weight_decay when decoupled, else 1
+    decay: f32,
+    // weight_decay for L2, 0 when decoupled
+    l2: f32,
+    one_minus_beta1: f32,
+    beta2: f32,
+    one_minus_beta2: f32,
+    eps: f32,
+    bias_correction1: f32,
+    lr: f32,
+    bias_correction2_sqrt: f32,
+    rectification: f32,
+    rectified: u32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> s: RAdamScalars;
+@group(0) @binding(1) var<storage, read_write> param: array<f32>;
+@group(0) @binding(2) var<storage, read_write> grad: array<f32>;
+@group(0) @binding(3) var<storage, read_write> exp_avg: array<f32>;
+@group(0) @binding(4) var<storage, read_write> exp_avg_sq: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = element_index(id, groups);
+    if i >= arrayLength(&param) {
+        return;
+    }
+    let p = param[i] * s.decay;
+    let g = fma(s.l2, p, grad[i]);
+    let m = fma(s.one_minus_beta1, g - exp_avg[i], exp_avg[i]);
+    let v = fma(s.one_minus_beta2 * g, g, exp_avg_sq[i] * s.beta2);
+    exp_avg[i] = m;
+    exp_avg_sq[i] = v;
+    let momentum_step = m / s.bias_correction1 * s.lr;
+    var update = momentum_step;
+    if s.rectified != 0u {
+        let adaptive = s.bias_correction2_sqrt / (sqrt(v) + s.eps);
+        update = momentum_step * adaptive * s.rectification;
+    }
+    param[i] = p - update;
+}
