@@ -41,8 +41,9 @@ fn flags(spec: &OptimizerSpec) -> Vec<String> {
     flags
 }
 
-#[test]
-fn trace_matches_pytorch_on_every_function_and_optimizer() {
+/// Runs every reference case through `stepwise trace --device <device>` and compares x, y and loss
+/// row by row within `|a − e| <= rtol·|e| + atol`.
+fn check_device(device: &str, rtol: f32, atol: f32) {
     let reference: Reference = reference("traces.json");
     assert_eq!(
         reference.cases.len(),
@@ -55,10 +56,10 @@ fn trace_matches_pytorch_on_every_function_and_optimizer() {
             .args(["trace", "--function", &case.function])
             .args(flags(&case.spec))
             .arg(format!("--start={},{}", case.start[0], case.start[1]))
-            .args(["--steps", &reference.steps.to_string()])
+            .args(["--steps", &reference.steps.to_string(), "--device", device])
             .output()
             .expect("stepwise runs");
-        let what = format!("{} {:?}", case.function, flags(&case.spec));
+        let what = format!("{device}: {} {:?}", case.function, flags(&case.spec));
         assert!(
             output.status.success(),
             "{what}: {}",
@@ -78,12 +79,23 @@ fn trace_matches_pytorch_on_every_function_and_optimizer() {
             loss.push(parse(fields[3]));
         }
         assert_eq!(x.len() as u64, reference.steps + 1, "{what}: rows");
-        // The requirement is 1e-3 relative; most trajectories are bit-identical (same fused
-        // multiply-adds as torch, gradients rounded as autograd rounds them), the rest differ by
-        // ULPs where torch's sqrt or cos round differently.
-        let (rtol, atol) = (1e-5, 1e-7);
         assert_close(&format!("{what} x"), &x, &case.x, rtol, atol);
         assert_close(&format!("{what} y"), &y, &case.y, rtol, atol);
         assert_close(&format!("{what} loss"), &loss, &case.loss, rtol, atol);
     }
+}
+
+/// The requirement is 1e-3 relative. On the CPU most trajectories are bit-identical (the same fused
+/// multiply-adds as torch, gradients rounded as autograd rounds them); the rest differ by ULPs
+/// where torch's `sqrt` or `cos` round differently.
+#[test]
+fn cpu_trace_matches_pytorch_on_every_function_and_optimizer() {
+    check_device("cpu", 1e-5, 1e-7);
+}
+
+/// On the GPU (lavapipe in CI) the driver rounds `fma`, `sqrt`, division and `sin`/`cos` its own
+/// way, and those ULPs grow along 300 steps.
+#[test]
+fn gpu_trace_matches_pytorch_on_every_function_and_optimizer() {
+    check_device("gpu", 1e-4, 1e-6);
 }

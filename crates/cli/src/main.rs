@@ -21,6 +21,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Trace(commands::trace::TraceArgs),
+    Basin(commands::basin::BasinArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Trace(args) => commands::trace::run(&args),
+        Command::Basin(args) => commands::basin::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -42,6 +44,10 @@ fn main() -> ExitCode {
         Err(commands::Error::Io(err)) if err.kind() == std::io::ErrorKind::BrokenPipe => {
             // The reader went away (`stepwise trace ... | head`): not a failure.
             ExitCode::SUCCESS
+        }
+        Err(commands::Error::Failed(message)) => {
+            let _ = writeln!(std::io::stderr(), "error: {message}");
+            ExitCode::FAILURE
         }
         Err(commands::Error::Io(err)) => {
             let _ = writeln!(std::io::stderr(), "error: {err}");

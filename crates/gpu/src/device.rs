@@ -46,12 +46,12 @@ impl fmt::Display for AdapterSummary {
 pub enum GpuError {
     /// No adapter at all: nothing to run on.
     #[error(
-        "no GPU adapter found (wgpu looked for {backends}). Install a GPU driver; on headless Linux, Mesa's software Vulkan driver works: apt-get install mesa-vulkan-drivers libvulkan1{detail}"
+        "no GPU adapter found (backends tried: {backends}; wgpu says: {detail}). Install a GPU driver; on headless Linux, Mesa's software Vulkan driver works: apt-get install mesa-vulkan-drivers libvulkan1"
     )]
     NoAdapter {
         /// The backends wgpu was allowed to try (WGPU_BACKEND narrows them).
         backends: String,
-        /// wgpu's own explanation, prefixed with ": " when present.
+        /// wgpu's own explanation.
         detail: String,
     },
     /// The adapter refused to create a device.
@@ -113,7 +113,7 @@ impl Gpu {
                 .await
                 .map_err(|err| GpuError::NoAdapter {
                     backends: format!("{backends:?}"),
-                    detail: format!(": {err}"),
+                    detail: err.to_string(),
                 })?,
         };
         let info = adapter.get_info();

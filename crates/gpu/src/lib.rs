@@ -11,12 +11,15 @@
 //! - [`Gpu`]: adapter selection with a clear report, device, queue, async readback.
 //! - [`FusedStepper`]: one parameter tensor and its state in GPU buffers.
 //! - [`trajectories`]: many independent 2-D problems (one per start point) stepped together.
+//! - [`BasinMap`]: the final loss from every pixel of a grid of start points (GPU, CPU fallback).
 
+mod basin;
 mod device;
 mod fused;
 mod kernels;
 mod landscape;
 
+pub use basin::{BasinGrid, BasinMap, Compute, DIVERGED};
 pub use device::{AdapterSummary, Gpu, GpuError};
 pub use fused::{FusedStepper, kernel_for};
 pub use kernels::{Kernel, WORKGROUP_SIZE};

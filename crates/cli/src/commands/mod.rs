@@ -1,12 +1,18 @@
 //! One module per subcommand; each parses its own flags and returns an [`Error`].
 
+pub mod basin;
 pub mod trace;
+
+use clap::ValueEnum;
+use stepwise_gpu::Gpu;
 
 /// Why a command failed; decides the exit status.
 #[derive(Debug)]
 pub enum Error {
     /// Invalid input (exit status 2), with a one-line message.
     Usage(String),
+    /// The work itself failed, e.g. no GPU (exit status 1), with a one-line message.
+    Failed(String),
     /// Reading or writing failed (exit status 1).
     Io(std::io::Error),
 }
@@ -15,6 +21,38 @@ impl From<std::io::Error> for Error {
     fn from(err: std::io::Error) -> Self {
         Self::Io(err)
     }
+}
+
+/// Where optimizer steps run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Device {
+    /// The pure-Rust reference implementation.
+    Cpu,
+    /// The fused WGSL kernels, on the best GPU adapter wgpu finds.
+    Gpu,
+}
+
+/// Opens the GPU and says which adapter runs the work (on stderr, so that output stays clean).
+pub fn open_gpu() -> Result<Gpu, Error> {
+    let gpu = Gpu::new_blocking().map_err(|err| Error::Failed(err.to_string()))?;
+    eprintln!("GPU: {}", gpu.adapter);
+    Ok(gpu)
+}
+
+/// Parses `A,B` into two finite numbers.
+pub fn parse_pair(text: &str) -> Result<[f32; 2], String> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let [a, b] = parts.as_slice() else {
+        return Err(format!(
+            "expected two numbers separated by a comma, got '{text}'"
+        ));
+    };
+    let number = |s: &str| match s.parse::<f32>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(format!("'{s}' is not finite")),
+        Err(_) => Err(format!("'{s}' is not a number")),
+    };
+    Ok([number(a)?, number(b)?])
 }
 
 /// Formats an `f32` for CSV: shortest round-trip digits, with an exponent only for very small or

@@ -2,10 +2,11 @@
 
 use std::io::{BufWriter, Write};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
+use stepwise_gpu::{Record, trajectories};
 use stepwise_optim::{LrSchedule, Optimizer, OptimizerSpec, TestFunction, trace};
 
-use super::{Error, format_f32};
+use super::{Device, Error, format_f32, parse_pair};
 
 /// Runs an optimizer on a 2-D test function and prints its trajectory as CSV (step,x,y,loss).
 ///
@@ -21,40 +22,14 @@ pub struct TraceArgs {
     #[command(flatten)]
     optimizer: OptimizerSpec,
     /// Start point, as X,Y (for example --start=-1.5,2).
-    #[arg(long, value_parser = parse_point, allow_hyphen_values = true)]
-    start: Point,
+    #[arg(long, value_parser = parse_pair, allow_hyphen_values = true)]
+    start: [f32; 2],
     /// Number of optimizer steps.
     #[arg(long)]
     steps: u64,
-    /// Where the optimizer runs.
+    /// Where the optimizer runs: the CPU reference, or the fused WGSL kernels on the GPU.
     #[arg(long, value_enum, default_value_t = Device::Cpu)]
     device: Device,
-}
-
-/// The device an optimizer step runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum Device {
-    /// The pure-Rust reference implementation.
-    Cpu,
-}
-
-/// A finite point of the plane.
-#[derive(Clone, Copy, Debug)]
-struct Point([f32; 2]);
-
-fn parse_point(text: &str) -> Result<Point, String> {
-    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
-    let [x, y] = parts.as_slice() else {
-        return Err(format!(
-            "expected X,Y (two numbers separated by a comma), got '{text}'"
-        ));
-    };
-    let coordinate = |s: &str| match s.parse::<f32>() {
-        Ok(v) if v.is_finite() => Ok(v),
-        Ok(_) => Err(format!("coordinate '{s}' is not finite")),
-        Err(_) => Err(format!("coordinate '{s}' is not a number")),
-    };
-    Ok(Point([coordinate(x)?, coordinate(y)?]))
 }
 
 /// Runs the command.
@@ -65,11 +40,25 @@ pub fn run(args: &TraceArgs) -> Result<(), Error> {
         .map_err(|err| Error::Usage(err.to_string()))?;
     let mut optimizer = Optimizer::new(config, LrSchedule::Constant)
         .map_err(|err| Error::Usage(err.to_string()))?;
-    match args.device {
-        Device::Cpu => {}
-    }
-    let points = trace(args.function, &mut optimizer, args.start.0, args.steps)
-        .map_err(|err| Error::Io(std::io::Error::other(err)))?;
+    let points = match args.device {
+        Device::Cpu => trace(args.function, &mut optimizer, args.start, args.steps)
+            .map_err(|err| Error::Failed(err.to_string()))?,
+        Device::Gpu => {
+            let gpu = super::open_gpu()?;
+            let starts = [args.start];
+            let run = trajectories(
+                &gpu,
+                args.function,
+                &optimizer,
+                &starts,
+                args.steps,
+                Record::EveryStep,
+            );
+            pollster::block_on(run)
+                .map_err(|err| Error::Failed(err.to_string()))?
+                .trajectory(0)
+        }
+    };
     let mut out = BufWriter::new(std::io::stdout().lock());
     writeln!(out, "step,x,y,loss")?;
     for p in points {

@@ -1,0 +1,122 @@
+//! Basin maps: the final loss of the trajectory started at every pixel of a grid, computed in one
+//! GPU run (or on the CPU as a fallback), and their colouring.
+
+use rayon::prelude::*;
+use stepwise_optim::{Optimizer, StateError, TestFunction, TracePoint, trace};
+
+use crate::{Gpu, GpuError, Record, trajectories};
+
+/// A square grid of start points over a rectangle of the plane, in image order: row 0 is the top
+/// (largest y), pixel centres are sampled.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BasinGrid {
+    /// (min, max) of x.
+    pub x_range: (f32, f32),
+    /// (min, max) of y.
+    pub y_range: (f32, f32),
+    /// Pixels per side.
+    pub resolution: u32,
+}
+
+impl BasinGrid {
+    /// The start point of every pixel, row by row from the top.
+    pub fn starts(&self) -> Vec<[f32; 2]> {
+        let n = self.resolution;
+        let (x0, x1) = self.x_range;
+        let (y0, y1) = self.y_range;
+        let centre = |i: u32, lo: f32, hi: f32| lo + (i as f32 + 0.5) * (hi - lo) / n as f32;
+        (0..n)
+            .flat_map(|row| {
+                let y = centre(n - 1 - row, y0, y1);
+                (0..n).map(move |col| [centre(col, x0, x1), y])
+            })
+            .collect()
+    }
+}
+
+/// Where a basin map is computed.
+#[derive(Clone, Copy, Debug)]
+pub enum Compute<'a> {
+    /// All trajectories at once on the GPU.
+    Gpu(&'a Gpu),
+    /// One trajectory per start on the CPU reference, in parallel.
+    Cpu,
+}
+
+/// The start and final point of every pixel's trajectory, in the grid's order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BasinMap {
+    /// The grid.
+    pub grid: BasinGrid,
+    /// Start points, in image order.
+    pub starts: Vec<[f32; 2]>,
+    /// Final points and losses, in image order.
+    pub finals: Vec<TracePoint>,
+}
+
+impl BasinMap {
+    /// Runs `optimizer` (from its current step) for `steps` steps from every pixel of `grid`.
+    ///
+    /// # Errors
+    /// GPU errors ([`GpuError::TooLarge`] for grids past the device's buffer limit).
+    pub async fn compute(
+        compute: Compute<'_>,
+        function: TestFunction,
+        optimizer: &Optimizer,
+        grid: BasinGrid,
+        steps: u64,
+    ) -> Result<Self, GpuError> {
+        let starts = grid.starts();
+        let finals = match compute {
+            Compute::Gpu(gpu) => {
+                trajectories(gpu, function, optimizer, &starts, steps, Record::FinalOnly)
+                    .await?
+                    .finals()
+            }
+            Compute::Cpu => starts
+                .par_iter()
+                .map(|&start| {
+                    let points = trace(function, &mut optimizer.clone(), start, steps)?;
+                    Ok(points[points.len() - 1])
+                })
+                .collect::<Result<Vec<_>, StateError>>()?,
+        };
+        Ok(Self {
+            grid,
+            starts,
+            finals,
+        })
+    }
+
+    /// RGBA pixels, row by row: final losses on a perceptual colour scale (viridis, dark = low)
+    /// after `asinh`, which compresses large losses like a logarithm and keeps the sign of the
+    /// saddle's negative ones. Diverged trajectories (NaN or infinite loss) are red.
+    pub fn rgba(&self) -> Vec<u8> {
+        let shaped: Vec<f64> = self
+            .finals
+            .iter()
+            .map(|p| f64::from(p.loss).asinh())
+            .collect();
+        let (lo, hi) = shaped
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        let span = if hi > lo { hi - lo } else { 1.0 };
+        shaped
+            .iter()
+            .flat_map(|&v| {
+                if v.is_finite() {
+                    let c = colorous::VIRIDIS.eval_continuous((v - lo) / span);
+                    [c.r, c.g, c.b, 255]
+                } else {
+                    DIVERGED
+                }
+            })
+            .collect()
+    }
+}
+
+/// The colour of a diverged trajectory's pixel.
+pub const DIVERGED: [u8; 4] = [220, 30, 30, 255];
