@@ -52,25 +52,11 @@ fn tolerance(optimizer: OptimizerKind, step: u64) -> (f32, f32) {
 }
 
 fn state_buffers(state: &ParamState) -> BTreeMap<String, Vec<f32>> {
-    let mut buffers = BTreeMap::new();
-    match state {
-        ParamState::Stateless => {}
-        ParamState::Momentum { momentum_buffer } => {
-            buffers.insert("momentum_buffer".into(), momentum_buffer.clone());
-        }
-        ParamState::Moments {
-            exp_avg,
-            exp_avg_sq,
-            max_exp_avg_sq,
-        } => {
-            buffers.insert("exp_avg".into(), exp_avg.clone());
-            buffers.insert("exp_avg_sq".into(), exp_avg_sq.clone());
-            if let Some(max) = max_exp_avg_sq {
-                buffers.insert("max_exp_avg_sq".into(), max.clone());
-            }
-        }
-    }
-    buffers
+    state
+        .buffers()
+        .into_iter()
+        .map(|(name, values)| (name.to_string(), values.to_vec()))
+        .collect()
 }
 
 #[test]

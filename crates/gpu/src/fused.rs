@@ -3,7 +3,7 @@
 use std::mem::size_of;
 
 use stepwise_optim::{
-    AdaBoundScalars, AdamScalars, Optimizer, OptimizerConfig, ParamState, RAdamScalars, SgdScalars,
+    AdaBoundScalars, AdamScalars, OptimizerConfig, ParamState, RAdamScalars, SgdScalars,
     StateError, Step,
 };
 
@@ -34,7 +34,7 @@ const fn uniform_size(kernel: Kernel) -> u64 {
 /// A parameter tensor, its gradient and its optimizer state on the GPU, with the fused kernel that
 /// updates them in one pass per step.
 ///
-/// The per-step scalars come from [`Optimizer::begin_step`] on the host, as for the CPU path, and
+/// The per-step scalars come from `Optimizer::begin_step` on the host, as for the CPU path, and
 /// are written into uniform slots: up to `slots` steps can be encoded into one submission.
 #[derive(Debug)]
 pub struct FusedStepper {
@@ -51,29 +51,29 @@ pub struct FusedStepper {
 }
 
 impl FusedStepper {
-    /// Uploads `param` and `state` and builds the kernel for `optimizer`'s configuration.
+    /// Uploads `param` and `state` and builds the kernel for the optimizer `config`.
     ///
     /// # Errors
     /// [`GpuError::State`] when `state` does not belong to this optimizer or has another length;
     /// [`GpuError::TooLarge`] past the device's buffer limit; [`GpuError::Shader`].
     pub async fn new(
         gpu: &Gpu,
-        optimizer: &Optimizer,
+        config: &OptimizerConfig,
         param: &[f32],
         state: &ParamState,
         slots: u32,
     ) -> Result<Self, GpuError> {
-        let expected = optimizer.init_state(0);
+        let expected = config.init_state(0);
         if expected.name() != state.name() {
             return Err(GpuError::State(StateError::WrongKind {
                 expected: expected.name(),
                 found: state.name(),
             }));
         }
-        let kernel = kernel_for(optimizer.config());
+        let kernel = kernel_for(config);
         let len = param.len();
         gpu.check_size("the parameter tensor", std::mem::size_of_val(param) as u64)?;
-        let buffers = state_buffers(state);
+        let buffers = state.buffers();
         for (name, values) in &buffers {
             if values.len() != len {
                 return Err(GpuError::State(StateError::LengthMismatch {
@@ -143,7 +143,7 @@ impl FusedStepper {
             param: param_buffer,
             grad,
             state: state_gpu,
-            state_shape: empty_like(state),
+            state_shape: state.with_buffers([]),
             bind_group,
         })
     }
@@ -245,55 +245,6 @@ impl FusedStepper {
         for buffer in &self.state {
             read.push(gpu.read_f32("optimizer state", buffer).await?);
         }
-        let mut read = read.into_iter();
-        let mut next = || read.next().unwrap_or_default();
-        Ok(match &self.state_shape {
-            ParamState::Stateless => ParamState::Stateless,
-            ParamState::Momentum { .. } => ParamState::Momentum {
-                momentum_buffer: next(),
-            },
-            ParamState::Moments { max_exp_avg_sq, .. } => {
-                let (exp_avg, exp_avg_sq, max) = (next(), next(), next());
-                ParamState::Moments {
-                    exp_avg,
-                    exp_avg_sq,
-                    max_exp_avg_sq: max_exp_avg_sq.as_ref().map(|_| max),
-                }
-            }
-        })
-    }
-}
-
-/// The state's buffers in kernel binding order, by name.
-fn state_buffers(state: &ParamState) -> Vec<(&'static str, &[f32])> {
-    match state {
-        ParamState::Stateless => vec![],
-        ParamState::Momentum { momentum_buffer } => vec![("momentum_buffer", momentum_buffer)],
-        ParamState::Moments {
-            exp_avg,
-            exp_avg_sq,
-            max_exp_avg_sq,
-        } => {
-            let mut buffers = vec![("exp_avg", exp_avg.as_slice()), ("exp_avg_sq", exp_avg_sq)];
-            if let Some(max) = max_exp_avg_sq {
-                buffers.push(("max_exp_avg_sq", max));
-            }
-            buffers
-        }
-    }
-}
-
-/// The same variant with empty buffers: remembers the state's shape without its data.
-fn empty_like(state: &ParamState) -> ParamState {
-    match state {
-        ParamState::Stateless => ParamState::Stateless,
-        ParamState::Momentum { .. } => ParamState::Momentum {
-            momentum_buffer: Vec::new(),
-        },
-        ParamState::Moments { max_exp_avg_sq, .. } => ParamState::Moments {
-            exp_avg: Vec::new(),
-            exp_avg_sq: Vec::new(),
-            max_exp_avg_sq: max_exp_avg_sq.as_ref().map(|_| Vec::new()),
-        },
+        Ok(self.state_shape.with_buffers(read))
     }
 }

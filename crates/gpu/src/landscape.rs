@@ -129,7 +129,7 @@ pub async fn trajectories(
     let points: Vec<f32> = starts.iter().flatten().copied().collect();
     let state = optimizer.init_state(points.len());
     let slots = u32::try_from(steps.clamp(1, u64::from(STEPS_PER_SUBMISSION))).unwrap_or(1);
-    let stepper = FusedStepper::new(gpu, &optimizer, &points, &state, slots).await?;
+    let stepper = FusedStepper::new(gpu, optimizer.config(), &points, &state, slots).await?;
     let evaluate = Pipeline::new(gpu, Kernel::Functions).await?;
     let evaluation_size = std::mem::size_of::<Evaluation>() as u64;
     let evaluations = UniformSlots::new(gpu, Kernel::Functions.file(), slots, evaluation_size);

@@ -7,7 +7,7 @@
 use std::sync::OnceLock;
 
 use stepwise_gpu::{FusedStepper, Gpu};
-use stepwise_optim::{LrSchedule, Optimizer, OptimizerConfig, ParamState};
+use stepwise_optim::{LrSchedule, Optimizer, OptimizerConfig};
 
 fn gpu() -> &'static Gpu {
     static GPU: OnceLock<Gpu> = OnceLock::new();
@@ -76,29 +76,6 @@ fn assert_close(what: &str, gpu: &[f32], cpu: &[f32]) {
     }
 }
 
-fn state_vectors(state: &ParamState) -> Vec<(&'static str, Vec<f32>)> {
-    match state {
-        ParamState::Stateless => vec![],
-        ParamState::Momentum { momentum_buffer } => {
-            vec![("momentum_buffer", momentum_buffer.clone())]
-        }
-        ParamState::Moments {
-            exp_avg,
-            exp_avg_sq,
-            max_exp_avg_sq,
-        } => {
-            let mut v = vec![
-                ("exp_avg", exp_avg.clone()),
-                ("exp_avg_sq", exp_avg_sq.clone()),
-            ];
-            if let Some(max) = max_exp_avg_sq {
-                v.push(("max_exp_avg_sq", max.clone()));
-            }
-            v
-        }
-    }
-}
-
 /// Runs `steps` steps on the CPU and on the GPU with the same gradients (computed from the CPU's
 /// parameters, so both see identical inputs) and compares parameters and state at the end.
 fn compare(spec: &str, len: usize, steps: u64, poison: &[(usize, f32)]) {
@@ -106,7 +83,7 @@ fn compare(spec: &str, len: usize, steps: u64, poison: &[(usize, f32)]) {
     let mut cpu = optimizer(spec);
     let mut param: Vec<f32> = (0..len).map(|i| noise(i, 0) * 2.0).collect();
     let mut state = cpu.init_state(len);
-    let stepper = pollster::block_on(FusedStepper::new(gpu, &cpu, &param, &state, 1))
+    let stepper = pollster::block_on(FusedStepper::new(gpu, cpu.config(), &param, &state, 1))
         .unwrap_or_else(|err| panic!("{spec}: {err}"));
     for t in 1..=steps {
         let mut grad = gradient(&param, t);
@@ -121,9 +98,9 @@ fn compare(spec: &str, len: usize, steps: u64, poison: &[(usize, f32)]) {
     let gpu_param = pollster::block_on(stepper.read_param(gpu)).expect("read param");
     assert_close(&format!("{what} param"), &gpu_param, &param);
     let gpu_state = pollster::block_on(stepper.read_state(gpu)).expect("read state");
-    let (gpu_state, cpu_state) = (state_vectors(&gpu_state), state_vectors(&state));
+    let (gpu_state, cpu_state) = (gpu_state.buffers(), state.buffers());
     assert_eq!(gpu_state.len(), cpu_state.len(), "{what}: state buffers");
-    for ((name, g), (_, c)) in gpu_state.iter().zip(&cpu_state) {
+    for ((name, g), (_, c)) in gpu_state.into_iter().zip(cpu_state) {
         assert_close(&format!("{what} {name}"), g, c);
     }
 }

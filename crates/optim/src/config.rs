@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::{AdaBoundConfig, AdamConfig, RAdamConfig, SgdConfig};
+use crate::{AdaBoundConfig, AdamConfig, ParamState, RAdamConfig, SgdConfig, StepScalars};
 
 /// The optimizers Stepwise implements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -329,6 +329,45 @@ impl OptimizerConfig {
             Self::Adam(c) | Self::AdamW(c) => c.lr,
             Self::AdaBound(c) | Self::AdaBoundW(c) => c.lr,
             Self::RAdam(c) => c.lr,
+        }
+    }
+
+    /// The kernel scalars of step `t` (from 1) at learning rate `lr` (the scheduled lr of that step;
+    /// AdaBound's bounds follow `lr / self.lr()`).
+    pub fn scalars(&self, t: u64, lr: f64) -> StepScalars {
+        match self {
+            Self::Sgd(c) => StepScalars::Sgd(c.scalars(t, lr)),
+            Self::Adam(c) => StepScalars::Adam(c.scalars(false, t, lr)),
+            Self::AdamW(c) => StepScalars::Adam(c.scalars(true, t, lr)),
+            Self::AdaBound(c) => StepScalars::AdaBound(c.scalars(false, t, lr)),
+            Self::AdaBoundW(c) => StepScalars::AdaBound(c.scalars(true, t, lr)),
+            Self::RAdam(c) => StepScalars::RAdam(c.scalars(t, lr)),
+        }
+    }
+
+    /// Fresh (zero) state for a parameter tensor of `len` elements.
+    pub fn init_state(&self, len: usize) -> ParamState {
+        let zeros = || vec![0.0_f32; len];
+        match self {
+            Self::Sgd(c) if c.has_momentum() => ParamState::Momentum {
+                momentum_buffer: zeros(),
+            },
+            Self::Sgd(_) => ParamState::Stateless,
+            Self::Adam(c) | Self::AdamW(c) => ParamState::Moments {
+                exp_avg: zeros(),
+                exp_avg_sq: zeros(),
+                max_exp_avg_sq: c.amsgrad.then(zeros),
+            },
+            Self::AdaBound(c) | Self::AdaBoundW(c) => ParamState::Moments {
+                exp_avg: zeros(),
+                exp_avg_sq: zeros(),
+                max_exp_avg_sq: c.amsbound.then(zeros),
+            },
+            Self::RAdam(_) => ParamState::Moments {
+                exp_avg: zeros(),
+                exp_avg_sq: zeros(),
+                max_exp_avg_sq: None,
+            },
         }
     }
 

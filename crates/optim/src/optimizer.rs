@@ -66,28 +66,7 @@ impl Optimizer {
 
     /// Fresh (zero) state for a parameter tensor of `len` elements.
     pub fn init_state(&self, len: usize) -> ParamState {
-        let zeros = || vec![0.0_f32; len];
-        match &self.config {
-            OptimizerConfig::Sgd(c) if c.has_momentum() => ParamState::Momentum {
-                momentum_buffer: zeros(),
-            },
-            OptimizerConfig::Sgd(_) => ParamState::Stateless,
-            OptimizerConfig::Adam(c) | OptimizerConfig::AdamW(c) => ParamState::Moments {
-                exp_avg: zeros(),
-                exp_avg_sq: zeros(),
-                max_exp_avg_sq: c.amsgrad.then(zeros),
-            },
-            OptimizerConfig::AdaBound(c) | OptimizerConfig::AdaBoundW(c) => ParamState::Moments {
-                exp_avg: zeros(),
-                exp_avg_sq: zeros(),
-                max_exp_avg_sq: c.amsbound.then(zeros),
-            },
-            OptimizerConfig::RAdam(_) => ParamState::Moments {
-                exp_avg: zeros(),
-                exp_avg_sq: zeros(),
-                max_exp_avg_sq: None,
-            },
-        }
+        self.config.init_state(len)
     }
 
     /// Advances the step counter and computes this step's scalars, once for all parameters.
@@ -95,15 +74,11 @@ impl Optimizer {
         self.step += 1;
         let t = self.step;
         let lr = self.schedule.lr(self.config.lr(), t);
-        let scalars = match &self.config {
-            OptimizerConfig::Sgd(c) => StepScalars::Sgd(c.scalars(t, lr)),
-            OptimizerConfig::Adam(c) => StepScalars::Adam(c.scalars(false, t, lr)),
-            OptimizerConfig::AdamW(c) => StepScalars::Adam(c.scalars(true, t, lr)),
-            OptimizerConfig::AdaBound(c) => StepScalars::AdaBound(c.scalars(false, t, lr)),
-            OptimizerConfig::AdaBoundW(c) => StepScalars::AdaBound(c.scalars(true, t, lr)),
-            OptimizerConfig::RAdam(c) => StepScalars::RAdam(c.scalars(t, lr)),
-        };
-        Step { t, lr, scalars }
+        Step {
+            t,
+            lr,
+            scalars: self.config.scalars(t, lr),
+        }
     }
 }
 

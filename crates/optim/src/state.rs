@@ -47,6 +47,43 @@ impl ParamState {
         }
     }
 
+    /// The buffers, named as in `torch.optim`'s state dicts, in the order the GPU kernels bind them.
+    pub fn buffers(&self) -> Vec<(&'static str, &[f32])> {
+        match self {
+            Self::Stateless => vec![],
+            Self::Momentum { momentum_buffer } => vec![("momentum_buffer", momentum_buffer)],
+            Self::Moments {
+                exp_avg,
+                exp_avg_sq,
+                max_exp_avg_sq,
+            } => {
+                let mut buffers = vec![("exp_avg", exp_avg.as_slice()), ("exp_avg_sq", exp_avg_sq)];
+                if let Some(max) = max_exp_avg_sq {
+                    buffers.push(("max_exp_avg_sq", max));
+                }
+                buffers
+            }
+        }
+    }
+
+    /// A state of the same kind as `self` holding `buffers`, given in [`buffers`](Self::buffers)
+    /// order; missing buffers are empty.
+    pub fn with_buffers(&self, buffers: impl IntoIterator<Item = Vec<f32>>) -> Self {
+        let mut buffers = buffers.into_iter();
+        let mut next = || buffers.next().unwrap_or_default();
+        match self {
+            Self::Stateless => Self::Stateless,
+            Self::Momentum { .. } => Self::Momentum {
+                momentum_buffer: next(),
+            },
+            Self::Moments { max_exp_avg_sq, .. } => Self::Moments {
+                exp_avg: next(),
+                exp_avg_sq: next(),
+                max_exp_avg_sq: max_exp_avg_sq.as_ref().map(|_| next()),
+            },
+        }
+    }
+
     /// Borrows the buffers SGD needs beside `param` and `grad`, checking kind and lengths.
     pub(crate) fn sgd_lanes<'a>(
         &'a mut self,

@@ -1,0 +1,327 @@
+//! Stepwise's optimizers as burn optimizers.
+//!
+//! - [`FusedOptimizer`] launches the fused kernels of `shaders/` in place on the buffers of
+//!   burn-wgpu tensors (through burn's custom-kernel mechanism): a training step on the GPU never
+//!   copies parameters or state through the CPU.
+//! - [`ReferenceOptimizer`] applies `stepwise_optim`'s CPU reference to any backend's tensors (host
+//!   round trip per tensor): the ground truth, and the optimizer of burn's CPU backend.
+//!
+//! Both take the learning rate burn passes to each step (a burn scheduler or Stepwise's
+//! `LrSchedule`), count steps from 1 per parameter as PyTorch does, and keep their state as
+//! [`TensorState`], named as `torch.optim`'s state dicts.
+
+use burn::backend::wgpu::{
+    CubeBackend, CubeTensor, KernelSource, SourceKernel, SourceTemplate, into_contiguous,
+};
+use burn::backend::{Backend, Dispatch, backend_extension, tensor::FloatTensor};
+use burn::cubecl::prelude::KernelId;
+use burn::cubecl::server::KernelArguments;
+use burn::cubecl::{CubeCount, CubeDim};
+use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
+use burn::tensor::{Device, Tensor, TensorData};
+use stepwise_optim::{OptimizerConfig, Step};
+
+use crate::kernel_for;
+use crate::kernels::{Kernel, WORKGROUP_SIZE, workgroups};
+
+/// The largest scalar block of any kernel, in 32-bit words (`AdamScalars` and its siblings).
+const SCALAR_WORDS: usize = 12;
+
+/// A kernel's scalar block, as 32-bit words (the bytes of the optimizer crate's struct).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ScalarBlock([u32; SCALAR_WORDS]);
+
+impl ScalarBlock {
+    fn new(bytes: &[u8]) -> Self {
+        let mut words = [0_u32; SCALAR_WORDS];
+        for (word, chunk) in words.iter_mut().zip(bytes.chunks_exact(4)) {
+            *word = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        }
+        Self(words)
+    }
+}
+
+/// The fused step as a burn backend operation on wgpu tensors: the parameter, its gradient and up
+/// to three state buffers (one-element placeholders where the optimizer keeps fewer), updated in
+/// place and returned in the same order.
+#[backend_extension(Cube, Fusion)]
+pub trait FusedStepOps: Backend {
+    /// One fused optimizer step.
+    #[fusion(meta = |param, _grad, a, b, c, _kernel, _scalars| (param.clone(), a.clone(), b.clone(), c.clone()))]
+    fn fused_step(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        state_a: FloatTensor<Self>,
+        state_b: FloatTensor<Self>,
+        state_c: FloatTensor<Self>,
+        kernel: Kernel,
+        scalars: ScalarBlock,
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    );
+}
+
+/// A contiguous tensor whose buffer no other tensor shares, so that writing it in place is safe.
+fn exclusive(tensor: CubeTensor) -> CubeTensor {
+    let tensor = into_contiguous(tensor);
+    if tensor.can_mut() {
+        tensor
+    } else {
+        tensor.copy()
+    }
+}
+
+impl FusedStepOps for CubeBackend {
+    fn fused_step(
+        param: CubeTensor,
+        grad: CubeTensor,
+        state_a: CubeTensor,
+        state_b: CubeTensor,
+        state_c: CubeTensor,
+        kernel: Kernel,
+        scalars: ScalarBlock,
+    ) -> (CubeTensor, CubeTensor, CubeTensor, CubeTensor) {
+        let param = exclusive(param);
+        let grad = into_contiguous(grad);
+        let states = [exclusive(state_a), exclusive(state_b), exclusive(state_c)];
+        let client = param.client.clone();
+        let block = client.create_from_slice(bytemuck::cast_slice(&scalars.0));
+        let state_bindings = (kernel.storage_bindings() - 2) as usize;
+        let mut buffers = vec![
+            block.binding(),
+            param.handle.clone().binding(),
+            grad.handle.clone().binding(),
+        ];
+        buffers.extend(
+            states[..state_bindings]
+                .iter()
+                .map(|s| s.handle.clone().binding()),
+        );
+        let (x, y) = workgroups(param.meta.shape().num_elements());
+        client.launch(
+            Box::new(SourceKernel::new(
+                BurnKernel(kernel),
+                CubeDim::new_1d(WORKGROUP_SIZE),
+            )),
+            CubeCount::Static(x, y, 1),
+            KernelArguments::new().with_buffers(buffers),
+        );
+        let [a, b, c] = states;
+        (param, a, b, c)
+    }
+}
+
+/// A kernel of `shaders/` as burn compiles it: burn binds every buffer as storage, so the scalar
+/// block is declared `var<storage, read_write>` instead of `var<uniform>`; nothing else changes.
+#[derive(Debug)]
+struct BurnKernel(Kernel);
+
+impl KernelSource for BurnKernel {
+    fn source(&self) -> SourceTemplate {
+        SourceTemplate::new(
+            self.0
+                .source()
+                .replace("var<uniform> ", "var<storage, read_write> "),
+        )
+    }
+
+    fn id(&self) -> KernelId {
+        KernelId::new::<Self>().info(self.0)
+    }
+
+    fn lang(&self) -> &'static str {
+        "wgsl"
+    }
+}
+
+/// The optimizer state of one parameter tensor: the step count and the state buffers, flat, under
+/// `torch.optim`'s names.
+#[derive(Clone, Debug)]
+pub struct TensorState {
+    /// Steps taken (the next one is `t + 1`).
+    pub t: u64,
+    /// The buffers, in the kernel's binding order.
+    pub buffers: Vec<(&'static str, Tensor<1>)>,
+}
+
+/// Every buffer name a state can hold, in binding order.
+const BUFFER_NAMES: [&str; 4] = ["momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"];
+
+impl TensorState {
+    /// Zero state for a parameter of `len` elements on `device`.
+    fn zeros(config: &OptimizerConfig, len: usize, device: &Device) -> Self {
+        let buffers = config
+            .init_state(0)
+            .buffers()
+            .into_iter()
+            .map(|(name, _)| (name, Tensor::<1>::zeros([len], device)))
+            .collect();
+        Self { t: 0, buffers }
+    }
+}
+
+impl RecordState for TensorState {
+    fn state_flatten(&self, prefix: &str, out: &mut StateSink) {
+        // Counts stay far below 2^53, exact in f64.
+        out.push_tensor(prefix, "step", TensorData::new(vec![self.t as f64], [1]));
+        for (name, tensor) in &self.buffers {
+            out.push_tensor(prefix, name, tensor.to_data());
+        }
+    }
+
+    fn state_unflatten(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
+        let step = src.take_tensor(prefix, "step")?.try_to_vec::<f64>().ok()?;
+        let t = *step.first()? as u64;
+        let buffers = BUFFER_NAMES
+            .into_iter()
+            .filter_map(|name| {
+                let data = src.take_tensor(prefix, name)?;
+                Some((name, Tensor::<1>::from_data(data, device)))
+            })
+            .collect();
+        Some(Self { t, buffers })
+    }
+}
+
+/// Stepwise's fused kernels as a burn optimizer, for parameters on a wgpu device.
+///
+/// ```ignore
+/// let mut optim: burn::optim::ModuleOptimizer = FusedOptimizer::new(config).into();
+/// model = optim.step(lr, model, GradientsParams::from_grads(loss.backward(), &model));
+/// ```
+#[derive(Clone, Debug)]
+pub struct FusedOptimizer {
+    config: OptimizerConfig,
+}
+
+impl FusedOptimizer {
+    /// The optimizer for `config` (already validated: [`OptimizerConfig`] can only be built
+    /// valid from specs, and `Optimizer::new` checks hand-made ones).
+    pub const fn new(config: OptimizerConfig) -> Self {
+        Self { config }
+    }
+}
+
+impl Optimizer for FusedOptimizer {
+    type State<const D: usize> = TensorState;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<TensorState>,
+    ) -> (Tensor<D>, Option<TensorState>) {
+        let device = tensor.device();
+        let len = tensor.shape().num_elements();
+        let mut state = state.unwrap_or_else(|| TensorState::zeros(&self.config, len, &device));
+        state.t += 1;
+        let scalars = ScalarBlock::new(self.config.scalars(state.t, lr).as_bytes());
+        let names: Vec<&'static str> = state.buffers.iter().map(|(name, _)| *name).collect();
+        let mut slots = std::mem::take(&mut state.buffers)
+            .into_iter()
+            .map(|(_, tensor)| tensor.into_dispatch());
+        let mut next = || {
+            slots
+                .next()
+                .unwrap_or_else(|| Tensor::<1>::zeros([1], &device).into_dispatch())
+        };
+        let (a, b, c) = (next(), next(), next());
+        let (param, a, b, c) = Dispatch::fused_step(
+            tensor.into_dispatch(),
+            grad.into_dispatch(),
+            a,
+            b,
+            c,
+            kernel_for(&self.config),
+            scalars,
+        );
+        state.buffers = names
+            .into_iter()
+            .zip([a, b, c])
+            .map(|(name, t)| (name, Tensor::<1>::from_dispatch(t)))
+            .collect();
+        (Tensor::from_dispatch(param), Some(state))
+    }
+
+    fn to_device<const D: usize>(mut state: TensorState, device: &Device) -> TensorState {
+        state.buffers = state
+            .buffers
+            .into_iter()
+            .map(|(name, tensor)| (name, tensor.to_device(device)))
+            .collect();
+        state
+    }
+}
+
+/// `stepwise_optim`'s CPU reference as a burn optimizer, for any backend: each step reads the
+/// parameter, gradient and state to the host, applies [`Step::apply`] and writes them back.
+#[derive(Clone, Debug)]
+pub struct ReferenceOptimizer {
+    config: OptimizerConfig,
+}
+
+impl ReferenceOptimizer {
+    /// The reference optimizer for `config`.
+    pub const fn new(config: OptimizerConfig) -> Self {
+        Self { config }
+    }
+}
+
+/// A tensor's values on the host.
+fn host(tensor: Tensor<1>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap_or_default()
+}
+
+impl Optimizer for ReferenceOptimizer {
+    type State<const D: usize> = TensorState;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<TensorState>,
+    ) -> (Tensor<D>, Option<TensorState>) {
+        let device = tensor.device();
+        let shape = tensor.shape();
+        let len = shape.num_elements();
+        let mut state = state.unwrap_or_else(|| TensorState::zeros(&self.config, len, &device));
+        state.t += 1;
+        let step = Step {
+            t: state.t,
+            lr,
+            scalars: self.config.scalars(state.t, lr),
+        };
+        let mut param = host(tensor.reshape([len]));
+        let grad = host(grad.reshape([len]));
+        let buffers = std::mem::take(&mut state.buffers)
+            .into_iter()
+            .map(|(_, t)| host(t));
+        let mut host_state = self.config.init_state(0).with_buffers(buffers);
+        #[allow(clippy::expect_used)] // the state was made for this tensor by this optimizer
+        step.apply(&mut param, &grad, &mut host_state)
+            .expect("state of this optimizer, with the parameter's length");
+        state.buffers = host_state
+            .buffers()
+            .into_iter()
+            .map(|(name, values)| {
+                let data = TensorData::new(values.to_vec(), [len]);
+                (name, Tensor::<1>::from_data(data, &device))
+            })
+            .collect();
+        let param = Tensor::<1>::from_data(TensorData::new(param, [len]), &device).reshape(shape);
+        (param, Some(state))
+    }
+
+    fn to_device<const D: usize>(state: TensorState, device: &Device) -> TensorState {
+        FusedOptimizer::to_device::<D>(state, device)
+    }
+}
