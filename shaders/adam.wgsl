@@ -1,5 +1,5 @@
 // Fused Adam / AdamW step with optional AMSGrad (torch.optim.Adam, torch.optim.AdamW).
-// Reads param, grad and the moments once and writes param and the moments once.
+// One T (an f32, or four as a vec4) per invocation; reads param, grad and the moments once and writes param and the moments once.
 // Per-step scalars: stepwise_optim::AdamScalars, filled by AdamConfig::scalars.
 
 struct AdamScalars {
@@ -21,12 +21,12 @@ struct AdamScalars {
 }
 
 @group(0) @binding(0) var<uniform> s: AdamScalars;
-@group(0) @binding(1) var<storage, read_write> param: array<f32>;
-@group(0) @binding(2) var<storage, read_write> grad: array<f32>;
-@group(0) @binding(3) var<storage, read_write> exp_avg: array<f32>;
-@group(0) @binding(4) var<storage, read_write> exp_avg_sq: array<f32>;
+@group(0) @binding(1) var<storage, read_write> param: array<T>;
+@group(0) @binding(2) var<storage, read_write> grad: array<T>;
+@group(0) @binding(3) var<storage, read_write> exp_avg: array<T>;
+@group(0) @binding(4) var<storage, read_write> exp_avg_sq: array<T>;
 // Unused (a one-element placeholder) unless amsgrad is 1.
-@group(0) @binding(5) var<storage, read_write> max_exp_avg_sq: array<f32>;
+@group(0) @binding(5) var<storage, read_write> max_exp_avg_sq: array<T>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -35,8 +35,8 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
         return;
     }
     let p = param[i] * s.decay;
-    let g = fma(s.l2, p, grad[i]);
-    let m = fma(s.one_minus_beta1, g - exp_avg[i], exp_avg[i]);
+    let g = fma(T(s.l2), p, grad[i]);
+    let m = fma(T(s.one_minus_beta1), g - exp_avg[i], exp_avg[i]);
     let v = fma(s.one_minus_beta2 * g, g, exp_avg_sq[i] * s.beta2);
     exp_avg[i] = m;
     exp_avg_sq[i] = v;

@@ -1,32 +1,25 @@
-// Helpers shared by every optimizer kernel; the host prepends this file to each kernel's source.
+// Helpers shared by every kernel; the host prepends this file to each kernel's source, after one
+// line that sets the element type the optimizer kernels work on:
+//     alias T = f32;          one element per invocation, or
+//     alias T = vec4<f32>;    four consecutive elements per invocation (16-byte loads and stores),
+// so that one kernel text serves both widths: every operation below and in the optimizer kernels
+// is component-wise, and scalars from the uniform block broadcast (`T(x)` splats for vec4).
 
 // Workgroup size of every element-wise kernel.
 const WORKGROUP_SIZE: u32 = 256u;
 
-// The element this invocation updates. Dispatches wider than the 65,535-workgroup limit of one
+// The index (in units of T) this invocation updates. Dispatches wider than the 65,535-workgroup limit of one
 // dimension are folded into rows of `num_workgroups.x` workgroups.
 fn element_index(id: vec3<u32>, groups: vec3<u32>) -> u32 {
     return id.x + id.y * groups.x * WORKGROUP_SIZE;
 }
 
 // torch.maximum: the larger value, NaN if either is NaN.
-fn nan_max(a: f32, b: f32) -> f32 {
-    if a > b {
-        return a;
-    }
-    if a <= b {
-        return b;
-    }
-    return a + b;
+fn nan_max(a: T, b: T) -> T {
+    return select(select(a + b, b, a <= b), a, a > b);
 }
 
 // torch.clamp: NaN stays NaN.
-fn nan_clamp(x: f32, lower: f32, upper: f32) -> f32 {
-    if x < lower {
-        return lower;
-    }
-    if x > upper {
-        return upper;
-    }
-    return x;
+fn nan_clamp(x: T, lower: f32, upper: f32) -> T {
+    return select(select(x, T(upper), x > T(upper)), T(lower), x < T(lower));
 }

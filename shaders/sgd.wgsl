@@ -1,5 +1,5 @@
 // Fused SGD step: momentum, dampening, Nesterov, L2 weight decay (torch.optim.SGD).
-// Reads param, grad and the momentum buffer once and writes param and buffer once.
+// One T (an f32, or four as a vec4) per invocation; reads param, grad and the momentum buffer once and writes param and buffer once.
 // Per-step scalars: stepwise_optim::SgdScalars, filled by SgdConfig::scalars.
 
 struct SgdScalars {
@@ -16,10 +16,10 @@ struct SgdScalars {
 }
 
 @group(0) @binding(0) var<uniform> s: SgdScalars;
-@group(0) @binding(1) var<storage, read_write> param: array<f32>;
-@group(0) @binding(2) var<storage, read_write> grad: array<f32>;
+@group(0) @binding(1) var<storage, read_write> param: array<T>;
+@group(0) @binding(2) var<storage, read_write> grad: array<T>;
 // Unused (a one-element placeholder) when has_momentum is 0.
-@group(0) @binding(3) var<storage, read_write> momentum_buffer: array<f32>;
+@group(0) @binding(3) var<storage, read_write> momentum_buffer: array<T>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -27,12 +27,12 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
     if i >= arrayLength(&param) {
         return;
     }
-    let g = fma(s.weight_decay, param[i], grad[i]);
+    let g = fma(T(s.weight_decay), param[i], grad[i]);
     var d = g;
     if s.has_momentum != 0u {
-        let b = fma(s.buffer_grad_scale, g, momentum_buffer[i] * s.buffer_decay);
+        let b = fma(T(s.buffer_grad_scale), g, momentum_buffer[i] * s.buffer_decay);
         momentum_buffer[i] = b;
-        d = select(b, fma(s.momentum, b, g), s.nesterov != 0u);
+        d = select(b, fma(T(s.momentum), b, g), s.nesterov != 0u);
     }
-    param[i] = fma(-s.lr, d, param[i]);
+    param[i] = fma(T(-s.lr), d, param[i]);
 }

@@ -22,7 +22,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use stepwise_optim::{OptimizerConfig, Step};
 
 use crate::kernel_for;
-use crate::kernels::{Kernel, WORKGROUP_SIZE, workgroups};
+use crate::kernels::{Kernel, WORKGROUP_SIZE, Width, workgroups};
 
 /// The largest scalar block of any kernel, in 32-bit words (`AdamScalars` and its siblings).
 const SCALAR_WORDS: usize = 12;
@@ -42,8 +42,8 @@ impl ScalarBlock {
 }
 
 /// The fused step as a burn backend operation on wgpu tensors: the parameter, its gradient and up
-/// to three state buffers (one-element placeholders where the optimizer keeps fewer), updated in
-/// place and returned in the same order.
+/// to three state buffers (small placeholders where the optimizer keeps fewer), updated in place and
+/// returned in the same order.
 #[backend_extension(Cube, Fusion)]
 pub trait FusedStepOps: Backend {
     /// One fused optimizer step.
@@ -100,10 +100,17 @@ impl FusedStepOps for CubeBackend {
                 .iter()
                 .map(|s| s.handle.clone().binding()),
         );
-        let (x, y) = workgroups(param.meta.shape().num_elements());
+        // Whole vec4s where the length allows (burn's bindings are 256-byte aligned), else f32s.
+        let len = param.meta.shape().num_elements();
+        let width = if len.is_multiple_of(4) {
+            Width::Vec4
+        } else {
+            Width::Scalar
+        };
+        let (x, y) = workgroups(len / width.lanes());
         client.launch(
             Box::new(SourceKernel::new(
-                BurnKernel(kernel),
+                BurnKernel(kernel, width),
                 CubeDim::new_1d(WORKGROUP_SIZE),
             )),
             CubeCount::Static(x, y, 1),
@@ -117,19 +124,19 @@ impl FusedStepOps for CubeBackend {
 /// A kernel of `shaders/` as burn compiles it: burn binds every buffer as storage, so the scalar
 /// block is declared `var<storage, read_write>` instead of `var<uniform>`; nothing else changes.
 #[derive(Debug)]
-struct BurnKernel(Kernel);
+struct BurnKernel(Kernel, Width);
 
 impl KernelSource for BurnKernel {
     fn source(&self) -> SourceTemplate {
         SourceTemplate::new(
             self.0
-                .source()
+                .source(self.1)
                 .replace("var<uniform> ", "var<storage, read_write> "),
         )
     }
 
     fn id(&self) -> KernelId {
-        KernelId::new::<Self>().info(self.0)
+        KernelId::new::<Self>().info((self.0, self.1))
     }
 
     fn lang(&self) -> &'static str {
@@ -161,6 +168,14 @@ impl TensorState {
             .collect();
         Self { t: 0, buffers }
     }
+
+    /// The state for the next step of a tensor of `len` elements: `state`, or zeros before the
+    /// first step, with the step count advanced.
+    fn advance(state: Option<Self>, config: &OptimizerConfig, len: usize, device: &Device) -> Self {
+        let mut state = state.unwrap_or_else(|| Self::zeros(config, len, device));
+        state.t += 1;
+        state
+    }
 }
 
 impl RecordState for TensorState {
@@ -188,7 +203,7 @@ impl RecordState for TensorState {
 
 /// Stepwise's fused kernels as a burn optimizer, for parameters on a wgpu device.
 ///
-/// ```ignore
+/// ```text
 /// let mut optim: burn::optim::ModuleOptimizer = FusedOptimizer::new(config).into();
 /// model = optim.step(lr, model, GradientsParams::from_grads(loss.backward(), &model));
 /// ```
@@ -217,8 +232,7 @@ impl Optimizer for FusedOptimizer {
     ) -> (Tensor<D>, Option<TensorState>) {
         let device = tensor.device();
         let len = tensor.shape().num_elements();
-        let mut state = state.unwrap_or_else(|| TensorState::zeros(&self.config, len, &device));
-        state.t += 1;
+        let mut state = TensorState::advance(state, &self.config, len, &device);
         let scalars = ScalarBlock::new(self.config.scalars(state.t, lr).as_bytes());
         let names: Vec<&'static str> = state.buffers.iter().map(|(name, _)| *name).collect();
         let mut slots = std::mem::take(&mut state.buffers)
@@ -227,7 +241,8 @@ impl Optimizer for FusedOptimizer {
         let mut next = || {
             slots
                 .next()
-                .unwrap_or_else(|| Tensor::<1>::zeros([1], &device).into_dispatch())
+                // A placeholder of one vector (a vec4 binding needs 16 bytes).
+                .unwrap_or_else(|| Tensor::<1>::zeros([4], &device).into_dispatch())
         };
         let (a, b, c) = (next(), next(), next());
         let (param, a, b, c) = Dispatch::fused_step(
@@ -293,8 +308,7 @@ impl Optimizer for ReferenceOptimizer {
         let device = tensor.device();
         let shape = tensor.shape();
         let len = shape.num_elements();
-        let mut state = state.unwrap_or_else(|| TensorState::zeros(&self.config, len, &device));
-        state.t += 1;
+        let mut state = TensorState::advance(state, &self.config, len, &device);
         let step = Step {
             t: state.t,
             lr,

@@ -7,7 +7,7 @@ use stepwise_optim::{
     StateError, Step,
 };
 
-use crate::kernels::{Kernel, Pipeline, UniformSlots, workgroups};
+use crate::kernels::{Kernel, Pipeline, UniformSlots, Width, workgroups};
 use crate::{Gpu, GpuError};
 
 /// The kernel that steps an optimizer.
@@ -31,8 +31,13 @@ const fn uniform_size(kernel: Kernel) -> u64 {
     }) as u64
 }
 
+/// How many `f32`s each invocation updates on plain wgpu buffers: whole `vec4`s, since the buffers
+/// are ours to pad (llvmpipe needs 16-byte accesses for bandwidth; GPUs do not mind).
+const WIDTH: Width = Width::Vec4;
+
 /// A parameter tensor, its gradient and its optimizer state on the GPU, with the fused kernel that
-/// updates them in one pass per step.
+/// updates them in one pass per step. Buffers are padded with zeros to whole vectors; the padding
+/// never reaches the caller.
 ///
 /// The per-step scalars come from `Optimizer::begin_step` on the host, as for the CPU path, and
 /// are written into uniform slots: up to `slots` steps can be encoded into one submission.
@@ -83,28 +88,31 @@ impl FusedStepper {
                 }));
             }
         }
-        let pipeline = Pipeline::new(gpu, kernel).await?;
-        let storage = |label: &str, values: &[f32]| {
-            // An empty binding is invalid: a placeholder holds one unused element.
-            let contents: &[f32] = if values.is_empty() { &[0.0] } else { values };
+        let pipeline = Pipeline::new(gpu, kernel, WIDTH).await?;
+        let padded = len.next_multiple_of(WIDTH.lanes()).max(WIDTH.lanes());
+        // `size` f32s: the values, then zeros up to whole vectors.
+        let storage = |label: &str, values: &[f32], size: usize| {
+            let mut contents = values.to_vec();
+            contents.resize(size, 0.0);
             wgpu::util::DeviceExt::create_buffer_init(
                 &gpu.device,
                 &wgpu::util::BufferInitDescriptor {
                     label: Some(label),
-                    contents: bytemuck::cast_slice(contents),
+                    contents: bytemuck::cast_slice(&contents),
                     usage: wgpu::BufferUsages::STORAGE
                         | wgpu::BufferUsages::COPY_SRC
                         | wgpu::BufferUsages::COPY_DST,
                 },
             )
         };
-        let param_buffer = storage("param", param);
-        let grad = storage("grad", &vec![0.0; len]);
+        let param_buffer = storage("param", param, padded);
+        let grad = storage("grad", &[], padded);
         let bindings = (kernel.storage_bindings() - 2) as usize;
         let state_gpu: Vec<wgpu::Buffer> = (0..bindings)
             .map(|i| match buffers.get(i) {
-                Some((name, values)) => storage(name, values),
-                None => storage("placeholder", &[]),
+                Some((name, values)) => storage(name, values, padded),
+                // A buffer the variant does not use: one vector of zeros.
+                None => storage("placeholder", &[], WIDTH.lanes()),
             })
             .collect();
         let uniforms = UniformSlots::new(gpu, kernel.file(), slots, uniform_size(kernel));
@@ -202,7 +210,7 @@ impl FusedStepper {
 
     /// Records the step whose scalars are in `slot` into a compute pass.
     pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>, slot: u32) {
-        let (x, y) = workgroups(self.len);
+        let (x, y) = workgroups(self.len.div_ceil(WIDTH.lanes()));
         pass.set_pipeline(&self.pipeline.pipeline);
         pass.set_bind_group(0, &self.bind_group, &[self.uniforms.offset(slot)]);
         pass.dispatch_workgroups(x, y, 1);
@@ -233,7 +241,9 @@ impl FusedStepper {
     /// # Errors
     /// [`GpuError::Readback`].
     pub async fn read_param(&self, gpu: &Gpu) -> Result<Vec<f32>, GpuError> {
-        gpu.read_f32("param", &self.param).await
+        let mut values = gpu.read_f32("param", &self.param).await?;
+        values.truncate(self.len);
+        Ok(values)
     }
 
     /// Reads the optimizer state back, in the same form as the CPU path's.
@@ -243,7 +253,9 @@ impl FusedStepper {
     pub async fn read_state(&self, gpu: &Gpu) -> Result<ParamState, GpuError> {
         let mut read = Vec::with_capacity(self.state.len());
         for buffer in &self.state {
-            read.push(gpu.read_f32("optimizer state", buffer).await?);
+            let mut values = gpu.read_f32("optimizer state", buffer).await?;
+            values.truncate(self.len);
+            read.push(values);
         }
         Ok(self.state_shape.with_buffers(read))
     }

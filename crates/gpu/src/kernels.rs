@@ -25,6 +25,34 @@ pub enum Kernel {
 
 const COMMON: &str = include_str!("../../../shaders/common.wgsl");
 
+/// How many consecutive `f32`s one invocation of an optimizer kernel updates: the type `T` of
+/// `shaders/common.wgsl`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Width {
+    /// One `f32` (`alias T = f32`): any length.
+    Scalar,
+    /// Four `f32`s as a `vec4<f32>` (`alias T = vec4<f32>`): 16-byte loads and stores, which
+    /// software rasterizers such as llvmpipe need for bandwidth; lengths must be multiples of 4.
+    Vec4,
+}
+
+impl Width {
+    /// `f32`s per invocation.
+    pub const fn lanes(self) -> usize {
+        match self {
+            Self::Scalar => 1,
+            Self::Vec4 => 4,
+        }
+    }
+
+    const fn alias(self) -> &'static str {
+        match self {
+            Self::Scalar => "alias T = f32;",
+            Self::Vec4 => "alias T = vec4<f32>;",
+        }
+    }
+}
+
 impl Kernel {
     /// Every kernel.
     pub const ALL: [Self; 5] = [
@@ -57,9 +85,10 @@ impl Kernel {
         }
     }
 
-    /// The complete WGSL source: `common.wgsl`, then the kernel's file.
-    pub fn source(self) -> String {
-        format!("{COMMON}\n{}", self.body())
+    /// The complete WGSL source for `width`: the element type, `common.wgsl`, the kernel's file.
+    /// (`functions.wgsl` works on single coordinates whatever the width.)
+    pub fn source(self, width: Width) -> String {
+        format!("{}\n{COMMON}\n{}", width.alias(), self.body())
     }
 
     /// Number of storage buffers after the uniform (binding 0), in binding order.
@@ -81,13 +110,13 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
-    /// Compiles `kernel` on `gpu`; errors name the shader file.
-    pub(crate) async fn new(gpu: &Gpu, kernel: Kernel) -> Result<Self, GpuError> {
+    /// Compiles `kernel` at `width` on `gpu`; errors name the shader file.
+    pub(crate) async fn new(gpu: &Gpu, kernel: Kernel, width: Width) -> Result<Self, GpuError> {
         let device = &gpu.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(kernel.file()),
-            source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+            source: wgpu::ShaderSource::Wgsl(kernel.source(width).into()),
         });
         let storage = |binding| wgpu::BindGroupLayoutEntry {
             binding,

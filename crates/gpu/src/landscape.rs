@@ -9,7 +9,7 @@
 use bytemuck::{Pod, Zeroable};
 use stepwise_optim::{Optimizer, Step, TestFunction, TracePoint};
 
-use crate::kernels::{Kernel, Pipeline, UniformSlots, workgroups};
+use crate::kernels::{Kernel, Pipeline, UniformSlots, Width, workgroups};
 use crate::{FusedStepper, Gpu, GpuError};
 
 /// Steps encoded into one submission.
@@ -130,7 +130,7 @@ pub async fn trajectories(
     let state = optimizer.init_state(points.len());
     let slots = u32::try_from(steps.clamp(1, u64::from(STEPS_PER_SUBMISSION))).unwrap_or(1);
     let stepper = FusedStepper::new(gpu, optimizer.config(), &points, &state, slots).await?;
-    let evaluate = Pipeline::new(gpu, Kernel::Functions).await?;
+    let evaluate = Pipeline::new(gpu, Kernel::Functions, Width::Scalar).await?;
     let evaluation_size = std::mem::size_of::<Evaluation>() as u64;
     let evaluations = UniformSlots::new(gpu, Kernel::Functions.file(), slots, evaluation_size);
     let history = gpu.device.create_buffer(&wgpu::BufferDescriptor {

@@ -26,5 +26,5 @@ pub use basin::{BasinGrid, BasinMap, Compute, DIVERGED};
 pub use burn_optim::{FusedOptimizer, FusedStepOps, ReferenceOptimizer, ScalarBlock, TensorState};
 pub use device::{AdapterSummary, Gpu, GpuError};
 pub use fused::{FusedStepper, kernel_for};
-pub use kernels::{Kernel, WORKGROUP_SIZE};
+pub use kernels::{Kernel, WORKGROUP_SIZE, Width};
 pub use landscape::{Record, Trajectories, trajectories};

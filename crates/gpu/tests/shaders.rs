@@ -5,11 +5,11 @@
 
 use std::mem::size_of;
 
-use stepwise_gpu::Kernel;
+use stepwise_gpu::{Kernel, Width};
 use stepwise_optim::{AdaBoundScalars, AdamScalars, RAdamScalars, SgdScalars};
 
-fn validated(kernel: Kernel) -> naga::Module {
-    let source = kernel.source();
+fn validated(kernel: Kernel, width: Width) -> naga::Module {
+    let source = kernel.source(width);
     let module = naga::front::wgsl::parse_str(&source)
         .unwrap_or_else(|err| panic!("{}: {}", kernel.file(), err.emit_to_string(&source)));
     naga::valid::Validator::new(
@@ -24,12 +24,14 @@ fn validated(kernel: Kernel) -> naga::Module {
 #[test]
 fn every_kernel_validates() {
     for kernel in Kernel::ALL {
-        let module = validated(kernel);
-        assert!(
-            module.entry_points.iter().any(|e| e.name == "main"),
-            "{} has a `main` entry point",
-            kernel.file()
-        );
+        for width in [Width::Scalar, Width::Vec4] {
+            let module = validated(kernel, width);
+            assert!(
+                module.entry_points.iter().any(|e| e.name == "main"),
+                "{} ({width:?}) has a `main` entry point",
+                kernel.file()
+            );
+        }
     }
 }
 
@@ -42,7 +44,7 @@ fn uniform_blocks_match_the_host_scalar_structs() {
         (Kernel::RAdam, size_of::<RAdamScalars>()),
     ];
     for (kernel, host_size) in cases {
-        let module = validated(kernel);
+        let module = validated(kernel, Width::Vec4);
         let uniform = module
             .global_variables
             .iter()
