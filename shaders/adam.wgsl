@@ -25,7 +25,7 @@ struct AdamScalars {
 @group(0) @binding(2) var<storage, read_write> grad: array<T>;
 @group(0) @binding(3) var<storage, read_write> exp_avg: array<T>;
 @group(0) @binding(4) var<storage, read_write> exp_avg_sq: array<T>;
-// Unused (a one-element placeholder) unless amsgrad is 1.
+// Unused (a one-vector placeholder) unless amsgrad is 1.
 @group(0) @binding(5) var<storage, read_write> max_exp_avg_sq: array<T>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)

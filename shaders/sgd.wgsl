@@ -18,7 +18,7 @@ struct SgdScalars {
 @group(0) @binding(0) var<uniform> s: SgdScalars;
 @group(0) @binding(1) var<storage, read_write> param: array<T>;
 @group(0) @binding(2) var<storage, read_write> grad: array<T>;
-// Unused (a one-element placeholder) when has_momentum is 0.
+// Unused (a one-vector placeholder) when has_momentum is 0.
 @group(0) @binding(3) var<storage, read_write> momentum_buffer: array<T>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)

@@ -48,7 +48,7 @@ pub struct FusedStepper {
     len: usize,
     param: wgpu::Buffer,
     grad: wgpu::Buffer,
-    /// State buffers in binding order; one-element placeholders for buffers the variant lacks.
+    /// State buffers in binding order; one-vector placeholders for buffers the variant lacks.
     state: Vec<wgpu::Buffer>,
     /// The CPU state this mirrors, with its buffers emptied: the variant and which buffers exist.
     state_shape: ParamState,
