@@ -22,6 +22,12 @@ struct Cli {
 enum Command {
     Trace(commands::trace::TraceArgs),
     Basin(commands::basin::BasinArgs),
+    /// Inspect the networks Stepwise trains.
+    #[command(subcommand)]
+    Model(commands::model::ModelCommand),
+    /// Obtain and inspect CIFAR-10.
+    #[command(subcommand)]
+    Data(commands::data::DataCommand),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +43,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Trace(args) => commands::trace::run(&args),
         Command::Basin(args) => commands::basin::run(&args),
+        Command::Model(command) => commands::model::run(&command),
+        Command::Data(command) => commands::data::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,8 @@
 //! One module per subcommand; each parses its own flags and returns an [`Error`].
 
 pub mod basin;
+pub mod data;
+pub mod model;
 pub mod trace;
 
 use clap::ValueEnum;

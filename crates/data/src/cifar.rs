@@ -1,0 +1,134 @@
+//! The CIFAR-10 binary format: records of one label byte and 3,072 pixel bytes.
+
+use std::path::{Path, PathBuf};
+
+use crate::DataError;
+
+/// Bytes per image: 1,024 red, then 1,024 green, then 1,024 blue, each 32x32 row-major.
+pub const IMAGE_BYTES: usize = 3 * 32 * 32;
+/// Bytes per record: the label, then the image.
+pub const RECORD_BYTES: usize = 1 + IMAGE_BYTES;
+/// Image side in pixels.
+pub const SIDE: usize = 32;
+/// The ten classes, by label.
+pub const CLASSES: [&str; 10] = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+];
+
+/// Labelled images as they are stored: `u8` pixels in channel-major (CHW) order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Images {
+    labels: Vec<u8>,
+    pixels: Vec<u8>,
+}
+
+impl Images {
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Label of image `index` (0..9, see [`CLASSES`]).
+    pub fn label(&self, index: usize) -> u8 {
+        self.labels[index]
+    }
+
+    /// All labels, in order.
+    pub fn labels(&self) -> &[u8] {
+        &self.labels
+    }
+
+    /// The 3,072 CHW pixel bytes of image `index`.
+    pub fn pixels(&self, index: usize) -> &[u8] {
+        &self.pixels[index * IMAGE_BYTES..(index + 1) * IMAGE_BYTES]
+    }
+
+    /// Images per class.
+    pub fn class_counts(&self) -> [usize; 10] {
+        let mut counts = [0; 10];
+        for &label in &self.labels {
+            counts[usize::from(label)] += 1;
+        }
+        counts
+    }
+
+    /// Parses records from `bytes`, read from `source` (named in errors).
+    pub fn parse(bytes: &[u8], source: &Path) -> Result<Self, DataError> {
+        if bytes.len() % RECORD_BYTES != 0 {
+            return Err(DataError::BadSize {
+                path: source.to_path_buf(),
+                len: bytes.len() as u64,
+            });
+        }
+        let count = bytes.len() / RECORD_BYTES;
+        let mut images = Self {
+            labels: Vec::with_capacity(count),
+            pixels: Vec::with_capacity(count * IMAGE_BYTES),
+        };
+        for (record, chunk) in bytes.chunks_exact(RECORD_BYTES).enumerate() {
+            let label = chunk[0];
+            if usize::from(label) >= CLASSES.len() {
+                return Err(DataError::BadLabel {
+                    path: source.to_path_buf(),
+                    record,
+                    label,
+                });
+            }
+            images.labels.push(label);
+            images.pixels.extend_from_slice(&chunk[1..]);
+        }
+        Ok(images)
+    }
+
+    /// Reads a whole batch file (`data_batch_1.bin`, `test_batch.bin`, ...).
+    pub fn read(path: &Path) -> Result<Self, DataError> {
+        let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&bytes, path)
+    }
+
+    /// Appends `other`'s images after these.
+    pub fn extend(&mut self, other: Images) {
+        self.labels.extend(other.labels);
+        self.pixels.extend(other.pixels);
+    }
+}
+
+/// Where a [`Cifar10`] came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The full data set installed in this folder (`cifar-10-batches-bin` under it).
+    Installed(PathBuf),
+    /// The sample shipped inside Stepwise (no data set installed in the folder named).
+    Sample {
+        /// The folder where no data set was found.
+        looked_in: PathBuf,
+    },
+}
+
+/// The training and test splits.
+#[derive(Clone, Debug)]
+pub struct Cifar10 {
+    /// The training split (50,000 images in the full set).
+    pub train: Images,
+    /// The test split (10,000 images in the full set).
+    pub test: Images,
+    /// Where it came from.
+    pub source: Source,
+}

@@ -1,0 +1,113 @@
+//! What can go wrong with data, each naming the file (and record, entry or URL) at fault.
+
+use std::path::PathBuf;
+
+/// A data error. Every variant names what is wrong and where.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A batch file that is not a whole number of records.
+    #[error(
+        "{path}: {len} bytes is not a whole number of 3,073-byte CIFAR-10 records \
+         (the file ends {} bytes into record {}; truncated or not a CIFAR-10 batch file)",
+        len % crate::RECORD_BYTES as u64, len / crate::RECORD_BYTES as u64
+    )]
+    BadSize {
+        /// The file.
+        path: PathBuf,
+        /// Its size in bytes.
+        len: u64,
+    },
+    /// A record whose label is not a class.
+    #[error(
+        "{path}: record {record} (byte offset {}) has label {label}; CIFAR-10 labels are 0 to 9",
+        record * crate::RECORD_BYTES
+    )]
+    BadLabel {
+        /// The file.
+        path: PathBuf,
+        /// Index of the record in the file.
+        record: usize,
+        /// The label found.
+        label: u8,
+    },
+    /// An archive whose md5 is not the official one.
+    #[error("{path}: md5 is {actual}, expected {expected}; {advice}")]
+    Checksum {
+        /// The archive (or the address it came from).
+        path: PathBuf,
+        /// The md5 expected.
+        expected: String,
+        /// The md5 found.
+        actual: String,
+        /// What to do about it.
+        advice: &'static str,
+    },
+    /// An archive that cannot be decompressed or unpacked.
+    #[error("{path}: corrupt or truncated archive: {detail}")]
+    Archive {
+        /// The archive.
+        path: PathBuf,
+        /// What failed, and in which entry.
+        detail: String,
+    },
+    /// An archive entry that would land outside the target folder, or a link.
+    #[error("{path}: refusing entry '{entry}': {why}")]
+    UnsafeEntry {
+        /// The archive.
+        path: PathBuf,
+        /// The entry's name.
+        entry: String,
+        /// Why it is refused.
+        why: &'static str,
+    },
+    /// An archive that lacks a file of the CIFAR-10 layout.
+    #[error("{path}: not a CIFAR-10 binary archive: it has no {missing}")]
+    Incomplete {
+        /// The archive.
+        path: PathBuf,
+        /// The file it lacks.
+        missing: String,
+    },
+    /// No data set in the folder.
+    #[error(
+        "no CIFAR-10 in {dir}: run `stepwise data download`, or `stepwise data import --archive PATH`"
+    )]
+    NotInstalled {
+        /// The folder looked in.
+        dir: PathBuf,
+    },
+    /// The server refused or failed the request.
+    #[error("download of {url} failed: {detail}")]
+    Http {
+        /// The address.
+        url: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The transfer stopped before the end.
+    #[error(
+        "download of {url} stopped after {received} of {expected} bytes ({detail}); \
+         run the command again to resume"
+    )]
+    Interrupted {
+        /// The address.
+        url: String,
+        /// Bytes on disk so far (kept for resuming).
+        received: u64,
+        /// Bytes the server announced.
+        expected: u64,
+        /// What broke.
+        detail: String,
+    },
+    /// No platform cache folder and no `--dir`.
+    #[error("no cache folder on this platform: give a folder with --dir")]
+    NoCacheDir,
+}

@@ -1,0 +1,68 @@
+//! Where the data set lives, and loading it (or the shipped sample when it is absent).
+
+use std::path::{Path, PathBuf};
+
+use crate::cifar::{Cifar10, Images, Source};
+use crate::{DataError, sample};
+
+/// The folder the official archive unpacks to.
+pub const BATCHES_DIR: &str = "cifar-10-batches-bin";
+/// The training batch files, in the official order.
+pub const TRAIN_FILES: [&str; 5] = [
+    "data_batch_1.bin",
+    "data_batch_2.bin",
+    "data_batch_3.bin",
+    "data_batch_4.bin",
+    "data_batch_5.bin",
+];
+/// The test batch file.
+pub const TEST_FILE: &str = "test_batch.bin";
+/// The class names, one per line.
+pub const META_FILE: &str = "batches.meta.txt";
+
+/// The default data folder: the platform cache folder's `stepwise/cifar10` (on Linux
+/// `~/.cache/stepwise/cifar10`).
+pub fn default_dir() -> Result<PathBuf, DataError> {
+    dirs::cache_dir()
+        .map(|cache| cache.join("stepwise").join("cifar10"))
+        .ok_or(DataError::NoCacheDir)
+}
+
+/// Whether `dir` holds an installed data set (every batch file present).
+pub fn is_installed(dir: &Path) -> bool {
+    let batches = dir.join(BATCHES_DIR);
+    TRAIN_FILES
+        .iter()
+        .chain([&TEST_FILE])
+        .all(|file| batches.join(file).is_file())
+}
+
+/// Loads the data set installed in `dir`.
+pub fn load(dir: &Path) -> Result<Cifar10, DataError> {
+    if !is_installed(dir) {
+        return Err(DataError::NotInstalled {
+            dir: dir.to_path_buf(),
+        });
+    }
+    let batches = dir.join(BATCHES_DIR);
+    let mut train = Images::default();
+    for file in TRAIN_FILES {
+        train.extend(Images::read(&batches.join(file))?);
+    }
+    let test = Images::read(&batches.join(TEST_FILE))?;
+    Ok(Cifar10 {
+        train,
+        test,
+        source: Source::Installed(dir.to_path_buf()),
+    })
+}
+
+/// Loads the data set installed in `dir`, or the shipped sample if none is (see
+/// [`Cifar10::source`]). A data set that is installed but unreadable is an error, not a fallback.
+pub fn load_or_sample(dir: &Path) -> Result<Cifar10, DataError> {
+    if is_installed(dir) {
+        load(dir)
+    } else {
+        sample::load(dir)
+    }
+}

@@ -1,0 +1,102 @@
+//! Does the input pipeline keep up with training? Batches per second from the training set
+//! (seeded order, normalisation, upload to the device) beside ResNet training steps per second
+//! (forward, backward, fused Adam step) on the default adapter, batch 32, measured in one run.
+//! The target: input at least 20x faster than ResNet-18 training.
+//!
+//! `cargo bench -p stepwise-model --bench throughput [-- ARCH [STEPS]]` (default resnet18, 10).
+//! Uses the data set installed in `STEPWISE_CIFAR10_DIR` (or the default data folder), else the
+//! shipped sample.
+
+use std::time::Instant;
+
+use burn::module::AutodiffModule;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, DeviceKind};
+use stepwise_data::{Augment, Batches, Normalization, Source};
+use stepwise_gpu::FusedOptimizer;
+use stepwise_model::{Arch, ResNet};
+use stepwise_optim::OptimizerKind;
+
+const BATCH: usize = 32;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let arch: Arch = args.first().map_or(Ok(Arch::ResNet18), |a| a.parse())?;
+    let steps: usize = args.get(1).map_or(Ok(10), |s| s.parse())?;
+    let dir = match std::env::var_os("STEPWISE_CIFAR10_DIR") {
+        Some(dir) => dir.into(),
+        None => stepwise_data::default_dir()?,
+    };
+    let data = stepwise_data::load_or_sample(&dir)?;
+    let source = match &data.source {
+        Source::Installed(dir) => format!("full training set in {}", dir.display()),
+        Source::Sample { .. } => "shipped sample (no data set installed)".to_string(),
+    };
+    let gpu = stepwise_gpu::Gpu::new_blocking()?;
+    println!("adapter: {}", gpu.adapter);
+    let device = Device::wgpu(DeviceKind::DefaultDevice);
+
+    // Input: one epoch (or 2,000 batches) of host batching and upload, device synced at the end.
+    let started = Instant::now();
+    let mut batches = 0usize;
+    for batch in Batches::new(
+        &data.train,
+        1,
+        0,
+        BATCH,
+        Normalization::CIFAR10,
+        Augment::default(),
+    )
+    .take(2_000)
+    {
+        let (images, labels) = batch.to_tensors(&device);
+        std::hint::black_box((images, labels));
+        batches += 1;
+    }
+    device.sync()?;
+    let input_rate = batches as f64 / started.elapsed().as_secs_f64();
+    println!("input: {batches} batches of {BATCH} from the {source}: {input_rate:.0} batches/s");
+
+    // Training: forward, backward and a fused Adam step, after 3 warm-up steps.
+    let train_device = device.autodiff();
+    let mut model = ResNet::new(&arch.config(10), 0, &train_device)?;
+    let config = OptimizerKind::Adam.default_config();
+    let mut optimizer: ModuleOptimizer = FusedOptimizer::new(config).into();
+    let loss_fn = CrossEntropyLossConfig::new().init(&train_device);
+    let mut epoch = Batches::new(
+        &data.train,
+        2,
+        0,
+        BATCH,
+        Normalization::CIFAR10,
+        Augment::default(),
+    );
+    let mut elapsed = 0.0;
+    for step in 0..steps + 3 {
+        let Some(batch) = epoch.next() else { break };
+        let started = Instant::now();
+        let (images, labels) = batch.to_tensors(&train_device);
+        let loss = loss_fn.forward(model.forward(images), labels);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optimizer.step(config.lr(), model, grads);
+        train_device.sync()?;
+        if step >= 3 {
+            elapsed += started.elapsed().as_secs_f64();
+        }
+    }
+    std::hint::black_box(model.valid());
+    let train_rate = steps as f64 / elapsed;
+    println!(
+        "training {arch}: {train_rate:.2} steps/s = {:.1} images/s (batch {BATCH}, fused Adam)",
+        train_rate * BATCH as f64
+    );
+    println!(
+        "input / training: {:.0}x (target: at least 20x)",
+        input_rate / train_rate
+    );
+    Ok(())
+}
