@@ -68,7 +68,7 @@ impl Images {
 
     /// Parses records from `bytes`, read from `source` (named in errors).
     pub fn parse(bytes: &[u8], source: &Path) -> Result<Self, DataError> {
-        if bytes.len() % RECORD_BYTES != 0 {
+        if !bytes.len().is_multiple_of(RECORD_BYTES) {
             return Err(DataError::BadSize {
                 path: source.to_path_buf(),
                 len: bytes.len() as u64,

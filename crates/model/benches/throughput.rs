@@ -9,16 +9,41 @@
 
 use std::time::Instant;
 
-use burn::module::AutodiffModule;
+use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, DeviceKind};
-use stepwise_data::{Augment, Batches, Normalization, Source};
+use stepwise_data::{Augment, Batches, HostBatch, Images, Normalization, Source};
 use stepwise_gpu::FusedOptimizer;
 use stepwise_model::{Arch, ResNet};
 use stepwise_optim::OptimizerKind;
 
 const BATCH: usize = 32;
+/// Batches timed for the input rate.
+const INPUT_BATCHES: usize = 2_000;
+
+/// Batches of successive epochs, [`INPUT_BATCHES`] in all.
+fn batch_stream(images: &Images) -> impl Iterator<Item = HostBatch> + '_ {
+    (0..)
+        .flat_map(move |epoch| {
+            Batches::new(
+                images,
+                1,
+                epoch,
+                BATCH,
+                Normalization::CIFAR10,
+                Augment::default(),
+            )
+        })
+        .take(INPUT_BATCHES)
+}
+
+/// Batches per second of `work`, which handles [`INPUT_BATCHES`] batches.
+fn rate(work: impl FnOnce()) -> f64 {
+    let started = Instant::now();
+    work();
+    INPUT_BATCHES as f64 / started.elapsed().as_secs_f64()
+}
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args()
@@ -40,26 +65,28 @@ fn main() -> anyhow::Result<()> {
     println!("adapter: {}", gpu.adapter);
     let device = Device::wgpu(DeviceKind::DefaultDevice);
 
-    // Input: one epoch (or 2,000 batches) of host batching and upload, device synced at the end.
-    let started = Instant::now();
-    let mut batches = 0usize;
-    for batch in Batches::new(
-        &data.train,
-        1,
-        0,
-        BATCH,
-        Normalization::CIFAR10,
-        Augment::default(),
-    )
-    .take(2_000)
-    {
-        let (images, labels) = batch.to_tensors(&device);
-        std::hint::black_box((images, labels));
-        batches += 1;
-    }
+    // Input: 2,000 batches (as many epochs as that takes), on the host alone, then with the upload
+    // to the device. The device is created and warmed up first: its first use is not input cost.
+    let warm = batch_stream(&data.train)
+        .next()
+        .map(|b| b.to_tensors(&device));
+    std::hint::black_box(warm);
     device.sync()?;
-    let input_rate = batches as f64 / started.elapsed().as_secs_f64();
-    println!("input: {batches} batches of {BATCH} from the {source}: {input_rate:.0} batches/s");
+    let host_rate = rate(|| {
+        batch_stream(&data.train).for_each(|batch| {
+            std::hint::black_box(batch);
+        });
+    });
+    let input_rate = rate(|| {
+        batch_stream(&data.train).for_each(|batch| {
+            std::hint::black_box(batch.to_tensors(&device));
+        });
+    });
+    device.sync()?;
+    println!(
+        "input: batches of {BATCH} from the {source}: {host_rate:.0} batches/s on the host, \
+         {input_rate:.0} batches/s including the upload"
+    );
 
     // Training: forward, backward and a fused Adam step, after 3 warm-up steps.
     let train_device = device.autodiff();

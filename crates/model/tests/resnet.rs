@@ -141,7 +141,7 @@ fn batch_norm_follows_pytorch() {
     let out = values(norm.forward(x));
     for channel in 0..c {
         let xs: Vec<f64> = (0..n)
-            .flat_map(|b| (0..h * w).map(move |k| ((b * c + channel) * h * w + k) as usize))
+            .flat_map(|b| (0..h * w).map(move |k| (b * c + channel) * h * w + k))
             .map(|i| f64::from(input[i]))
             .collect();
         let count = xs.len() as f64;
