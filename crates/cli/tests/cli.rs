@@ -3,15 +3,12 @@
 
 #![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 
-fn stepwise(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stepwise"))
-        .args(args)
-        .output()
-        .expect("stepwise runs")
-}
+use support::{stepwise, text};
 
 const TRACE: [&str; 6] = [
     "trace",
@@ -32,7 +29,7 @@ fn trace_with(extra: &[&str]) -> Output {
 fn trace_prints_a_header_the_start_and_one_row_per_step() {
     let output = trace_with(&["--optimizer", "sgd"]);
     assert!(output.status.success());
-    let csv = String::from_utf8(output.stdout).expect("utf-8");
+    let csv = text(&output.stdout);
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows.len(), 5, "header + start + 3 steps: {csv}");
     assert_eq!(rows[0], "step,x,y,loss");
@@ -52,7 +49,7 @@ fn trace_prints_a_header_the_start_and_one_row_per_step() {
 /// Runs `stepwise` with invalid input and checks exit status 2 and the one-line message.
 fn assert_usage_error(args: &[&str], expected: &str) {
     let output = stepwise(args);
-    let stderr = String::from_utf8(output.stderr).expect("utf-8");
+    let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
     assert!(output.stdout.is_empty(), "{args:?}: nothing on stdout");
     assert_eq!(
@@ -184,7 +181,7 @@ fn malformed_arguments_are_usage_errors() {
 fn help_lists_every_hyperparameter_with_its_default() {
     let output = stepwise(&["trace", "--help"]);
     assert!(output.status.success());
-    let help = String::from_utf8(output.stdout).expect("utf-8");
+    let help = text(&output.stdout);
     for flag in [
         "--lr",
         "--momentum",

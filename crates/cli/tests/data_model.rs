@@ -2,22 +2,13 @@
 
 #![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
 
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
-
-fn stepwise(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stepwise"))
-        .args(args)
-        .output()
-        .expect("stepwise runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).expect("utf-8")
-}
+use support::{stepwise, text};
 
 /// The numbers of the row of `data info`'s table that starts with `name`.
 fn counts<'a>(out: &'a str, name: &str) -> Vec<&'a str> {
