@@ -3,7 +3,9 @@
 //! (forward, backward, fused Adam step) on the default adapter, batch 32, measured in one run.
 //! The target: input at least 20x faster than ResNet-18 training.
 //!
-//! `cargo bench -p stepwise-model --bench throughput [-- ARCH [STEPS]]` (default resnet18, 10).
+//! `cargo bench -p stepwise-model --bench throughput [-- ARCH [STEPS [gpu|cpu]]]` (default resnet18,
+//! 10, gpu). `cpu` runs on burn's flex backend with the reference optimizer. `torch_train.py`
+//! beside this file measures PyTorch on the same networks.
 //! Uses the data set installed in `STEPWISE_CIFAR10_DIR` (or the default data folder), else the
 //! shipped sample.
 
@@ -14,7 +16,7 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, DeviceKind};
 use stepwise_data::{Augment, Batches, HostBatch, Images, Normalization, Source};
-use stepwise_gpu::FusedOptimizer;
+use stepwise_gpu::{FusedOptimizer, ReferenceOptimizer};
 use stepwise_model::{Arch, ResNet};
 use stepwise_optim::OptimizerKind;
 
@@ -52,6 +54,11 @@ fn main() -> anyhow::Result<()> {
         .collect();
     let arch: Arch = args.first().map_or(Ok(Arch::ResNet18), |a| a.parse())?;
     let steps: usize = args.get(1).map_or(Ok(10), |s| s.parse())?;
+    let on_cpu = match args.get(2).map(String::as_str) {
+        None | Some("gpu") => false,
+        Some("cpu") => true,
+        Some(other) => anyhow::bail!("device '{other}': expected gpu or cpu"),
+    };
     let dir = match std::env::var_os("STEPWISE_CIFAR10_DIR") {
         Some(dir) => dir.into(),
         None => stepwise_data::default_dir()?,
@@ -61,9 +68,13 @@ fn main() -> anyhow::Result<()> {
         Source::Installed(dir) => format!("full training set in {}", dir.display()),
         Source::Sample { .. } => "shipped sample (no data set installed)".to_string(),
     };
-    let gpu = stepwise_gpu::Gpu::new_blocking()?;
-    println!("adapter: {}", gpu.adapter);
-    let device = Device::wgpu(DeviceKind::DefaultDevice);
+    let device = if on_cpu {
+        println!("device: burn's flex CPU backend");
+        Device::flex()
+    } else {
+        println!("adapter: {}", stepwise_gpu::Gpu::new_blocking()?.adapter);
+        Device::wgpu(DeviceKind::DefaultDevice)
+    };
 
     // Input: 2,000 batches (as many epochs as that takes), on the host alone, then with the upload
     // to the device. The device is created and warmed up first: its first use is not input cost.
@@ -92,7 +103,11 @@ fn main() -> anyhow::Result<()> {
     let train_device = device.autodiff();
     let mut model = ResNet::new(&arch.config(10), 0, &train_device)?;
     let config = OptimizerKind::Adam.default_config();
-    let mut optimizer: ModuleOptimizer = FusedOptimizer::new(config).into();
+    let (mut optimizer, optimizer_name): (ModuleOptimizer, _) = if on_cpu {
+        (ReferenceOptimizer::new(config).into(), "reference Adam")
+    } else {
+        (FusedOptimizer::new(config).into(), "fused Adam")
+    };
     let loss_fn = CrossEntropyLossConfig::new().init(&train_device);
     let mut epoch = Batches::new(
         &data.train,
@@ -118,7 +133,7 @@ fn main() -> anyhow::Result<()> {
     std::hint::black_box(model.valid());
     let train_rate = steps as f64 / elapsed;
     println!(
-        "training {arch}: {train_rate:.2} steps/s = {:.1} images/s (batch {BATCH}, fused Adam)",
+        "training {arch}: {train_rate:.3} steps/s = {:.1} images/s (batch {BATCH}, {optimizer_name})",
         train_rate * BATCH as f64
     );
     println!(
