@@ -117,14 +117,12 @@ impl HostBatch {
         self.labels.is_empty()
     }
 
-    /// The batch as tensors on `device`: images `[len, 3, 32, 32]`, labels `[len]`.
-    pub fn to_tensors(&self, device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
+    /// The batch as tensors on `device`: images `[len, 3, 32, 32]`, labels `[len]`. Consumes the
+    /// batch, so that its buffers move into the tensor data instead of being copied.
+    pub fn into_tensors(self, device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
         let n = self.len();
-        let images = Tensor::from_data(
-            TensorData::new(self.images.clone(), [n, 3, SIDE, SIDE]),
-            device,
-        );
-        let labels = Tensor::from_data(TensorData::new(self.labels.clone(), [n]), device);
+        let images = Tensor::from_data(TensorData::new(self.images, [n, 3, SIDE, SIDE]), device);
+        let labels = Tensor::from_data(TensorData::new(self.labels, [n]), device);
         (images, labels)
     }
 }
@@ -154,23 +152,51 @@ impl<'a> Batches<'a> {
         normalization: Normalization,
         augment: Augment,
     ) -> Self {
+        Self::with_order(
+            images,
+            epoch_order(seed, epoch, images.len()),
+            batch_size,
+            normalization,
+            augment,
+            epoch_rng(seed, epoch, Stream::Augment),
+        )
+    }
+
+    /// The same images in stored order, for evaluation (no shuffling, no augmentation).
+    ///
+    /// # Panics
+    /// If `batch_size` is 0.
+    pub fn in_order(images: &'a Images, batch_size: usize, normalization: Normalization) -> Self {
+        let order = (0..images.len() as u32).collect();
+        let unused = epoch_rng(0, 0, Stream::Augment);
+        Self::with_order(
+            images,
+            order,
+            batch_size,
+            normalization,
+            Augment::default(),
+            unused,
+        )
+    }
+
+    fn with_order(
+        images: &'a Images,
+        order: Vec<u32>,
+        batch_size: usize,
+        normalization: Normalization,
+        augment: Augment,
+        rng: ChaCha8Rng,
+    ) -> Self {
         assert!(batch_size > 0, "batch size must be at least 1");
         Self {
             images,
-            order: epoch_order(seed, epoch, images.len()),
+            order,
             batch_size,
             next: 0,
             normalization,
             augment,
-            rng: epoch_rng(seed, epoch, Stream::Augment),
+            rng,
         }
-    }
-
-    /// The same images in stored order, for evaluation (no shuffling, no augmentation).
-    pub fn in_order(images: &'a Images, batch_size: usize, normalization: Normalization) -> Self {
-        let mut batches = Self::new(images, 0, 0, batch_size, normalization, Augment::default());
-        batches.order = (0..images.len() as u32).collect();
-        batches
     }
 
     /// Number of batches in the epoch.

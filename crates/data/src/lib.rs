@@ -8,7 +8,7 @@
 //!   [`load_or_sample`] loads an installed data set, or the real 3,000-image sample shipped inside
 //!   this crate when none is installed.
 //! - [`Batches`] turns an epoch into normalised batches in a seeded order, with optional
-//!   augmentation, and [`HostBatch::to_tensors`] puts one on any burn device.
+//!   augmentation, and [`HostBatch::into_tensors`] puts one on any burn device.
 //!
 //! Every error names the file (and record, entry or address) at fault: [`DataError`].
 

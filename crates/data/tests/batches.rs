@@ -152,7 +152,7 @@ fn batches_land_on_both_backends_unchanged() {
             .collect::<Vec<_>>()
     );
     for device in [Device::flex(), Device::wgpu(DeviceKind::DefaultDevice)] {
-        let (x, y) = batch.to_tensors(&device);
+        let (x, y) = batch.clone().into_tensors(&device);
         assert_eq!(x.dims(), [8, 3, 32, 32]);
         assert_eq!(
             x.into_data().try_into_vec::<f32>().expect("f32"),

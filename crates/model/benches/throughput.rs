@@ -11,7 +11,6 @@
 
 use std::time::Instant;
 
-use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, DeviceKind};
@@ -80,7 +79,7 @@ fn main() -> anyhow::Result<()> {
     // to the device. The device is created and warmed up first: its first use is not input cost.
     let warm = batch_stream(&data.train)
         .next()
-        .map(|b| b.to_tensors(&device));
+        .map(|b| b.into_tensors(&device));
     std::hint::black_box(warm);
     device.sync()?;
     let host_rate = rate(|| {
@@ -90,7 +89,7 @@ fn main() -> anyhow::Result<()> {
     });
     let input_rate = rate(|| {
         batch_stream(&data.train).for_each(|batch| {
-            std::hint::black_box(batch.to_tensors(&device));
+            std::hint::black_box(batch.into_tensors(&device));
         });
     });
     device.sync()?;
@@ -121,7 +120,7 @@ fn main() -> anyhow::Result<()> {
     for step in 0..steps + 3 {
         let Some(batch) = epoch.next() else { break };
         let started = Instant::now();
-        let (images, labels) = batch.to_tensors(&train_device);
+        let (images, labels) = batch.into_tensors(&train_device);
         let loss = loss_fn.forward(model.forward(images), labels);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optimizer.step(config.lr(), model, grads);
@@ -130,7 +129,6 @@ fn main() -> anyhow::Result<()> {
             elapsed += started.elapsed().as_secs_f64();
         }
     }
-    std::hint::black_box(model.valid());
     let train_rate = steps as f64 / elapsed;
     println!(
         "training {arch}: {train_rate:.3} steps/s = {:.1} images/s (batch {BATCH}, {optimizer_name})",
