@@ -176,11 +176,16 @@ impl AdaBoundScalars {
     /// The parameter after the bounded step and AdaBoundW's decay.
     #[inline(always)]
     fn descend(&self, p: f32, m: f32, v_hat: f32) -> f32 {
-        let rate = nan_clamp(
+        (p - self.rate(v_hat) * m) - self.decoupled_decay * p
+    }
+
+    /// The bounded per-element learning rate for second moment `v_hat`.
+    #[inline(always)]
+    pub(crate) fn rate(&self, v_hat: f32) -> f32 {
+        nan_clamp(
             self.step_size / (v_hat.sqrt() + self.eps),
             self.lower_bound,
             self.upper_bound,
-        );
-        (p - rate * m) - self.decoupled_decay * p
+        )
     }
 }

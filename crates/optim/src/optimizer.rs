@@ -118,6 +118,58 @@ impl StepScalars {
     }
 }
 
+impl StepScalars {
+    /// The learning rate this step applies to one element, given that element's second moment
+    /// `v_hat` (the `max_exp_avg_sq` under AMSGrad/AMSBound, else `exp_avg_sq`; ignored by SGD and
+    /// by RAdam before rectification): the factor on the first moment (SGD: on the momentum buffer
+    /// or gradient) in the update. It never increases with `v_hat`, so the smallest and largest
+    /// step sizes of a tensor come from its largest and smallest `v_hat`.
+    pub fn step_size(&self, v_hat: f32) -> f32 {
+        match self {
+            Self::Sgd(s) => s.lr,
+            Self::Adam(s) => s.step_size / (v_hat.sqrt() / s.bias_correction2_sqrt + s.eps),
+            Self::AdaBound(s) => s.rate(v_hat),
+            Self::RAdam(s) if s.rectified != 0 => {
+                s.lr / s.bias_correction1 * s.bias_correction2_sqrt / (v_hat.sqrt() + s.eps)
+                    * s.rectification
+            }
+            Self::RAdam(s) => s.lr / s.bias_correction1,
+        }
+    }
+
+    /// The state buffer holding v̂ for [`step_size`](Self::step_size), if this step reads one.
+    pub fn second_moment_buffer(&self) -> Option<&'static str> {
+        let amsgrad = match self {
+            Self::Sgd(_) => return None,
+            Self::RAdam(s) if s.rectified == 0 => return None,
+            Self::RAdam(_) => false,
+            Self::Adam(s) => s.amsgrad != 0,
+            Self::AdaBound(s) => s.amsbound != 0,
+        };
+        Some(if amsgrad {
+            "max_exp_avg_sq"
+        } else {
+            "exp_avg_sq"
+        })
+    }
+
+    /// AdaBound's lower and upper bounds on the per-element learning rate.
+    pub fn bounds(&self) -> Option<(f32, f32)> {
+        match self {
+            Self::AdaBound(s) => Some((s.lower_bound, s.upper_bound)),
+            _ => None,
+        }
+    }
+
+    /// RAdam's variance rectification term r_t (0 while the step is not rectified).
+    pub fn rectification(&self) -> Option<f32> {
+        match self {
+            Self::RAdam(s) => Some(s.rectification),
+            _ => None,
+        }
+    }
+}
+
 impl Step {
     /// Updates one parameter tensor and its state in place, given its gradient.
     ///

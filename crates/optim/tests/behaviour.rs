@@ -287,3 +287,50 @@ fn scalar_blocks_are_uniform_buffer_sized() {
         assert_eq!(size % 16, 0, "WGSL uniform structs are padded to 16 bytes");
     }
 }
+
+/// The step size reported for each element is the factor the update applies to the first moment
+/// (SGD: to the momentum buffer), read from the state buffer the optimizer names.
+#[test]
+fn step_size_is_the_factor_on_the_first_moment() {
+    let specs = [
+        r#"{"optimizer": "sgd", "lr": 0.05, "momentum": 0.9}"#,
+        r#"{"optimizer": "adam", "lr": 0.01}"#,
+        r#"{"optimizer": "adam", "lr": 0.01, "amsgrad": true}"#,
+        r#"{"optimizer": "adabound", "lr": 0.01, "final_lr": 0.05}"#,
+        r#"{"optimizer": "adabound", "lr": 0.01, "amsgrad": true}"#,
+        r#"{"optimizer": "radam", "lr": 0.01}"#,
+    ];
+    for spec in specs {
+        let mut optimizer = optimizer(spec);
+        let mut param = vec![1.0_f32, -0.5, 3.0];
+        let mut state = optimizer.init_state(param.len());
+        for t in 1..=12_u64 {
+            let grad: Vec<f32> = param.iter().map(|p| p * (t as f32).sin()).collect();
+            let before = param.clone();
+            let step = optimizer.begin_step();
+            step.apply(&mut param, &grad, &mut state).expect("apply");
+            let buffers = state.buffers();
+            let buffer = |name: &str| {
+                buffers
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, values)| values.to_vec())
+                    .unwrap_or_else(|| panic!("{spec}: no buffer {name}"))
+            };
+            let first_moment = match step.scalars {
+                StepScalars::Sgd(_) => buffer("momentum_buffer"),
+                _ => buffer("exp_avg"),
+            };
+            let v_hat = step.scalars.second_moment_buffer().map(buffer);
+            for i in 0..param.len() {
+                let size = step.scalars.step_size(v_hat.as_ref().map_or(0.0, |v| v[i]));
+                let expected = before[i] - size * first_moment[i];
+                assert!(
+                    (param[i] - expected).abs() <= 1e-6 * (1.0 + expected.abs()),
+                    "{spec}, step {t}, element {i}: updated {} but step size {size} gives {expected}",
+                    param[i]
+                );
+            }
+        }
+    }
+}
