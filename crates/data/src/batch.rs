@@ -1,6 +1,8 @@
 //! From stored images to training batches: a seeded order per epoch, optional augmentation,
 //! per-channel normalisation, and tensors on any burn device.
 
+use std::ops::Deref;
+
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::rngs::ChaCha8Rng;
 use rand::seq::SliceRandom;
@@ -129,8 +131,11 @@ impl HostBatch {
 
 /// The batches of one epoch over `images`, in the order [`epoch_order`] gives; the last batch
 /// holds the remainder (as PyTorch's `DataLoader` with `drop_last=False`).
-pub struct Batches<'a> {
-    images: &'a Images,
+///
+/// `D` is how the images are held: borrowed (`&Images`) or shared (`Arc<Images>`, for a caller that
+/// keeps the iterator across calls, like the training engine).
+pub struct Batches<D: Deref<Target = Images>> {
+    images: D,
     order: Vec<u32>,
     batch_size: usize,
     next: usize,
@@ -139,22 +144,23 @@ pub struct Batches<'a> {
     rng: ChaCha8Rng,
 }
 
-impl<'a> Batches<'a> {
+impl<D: Deref<Target = Images>> Batches<D> {
     /// Epoch `epoch` of `images` for the run seeded with `seed`.
     ///
     /// # Panics
     /// If `batch_size` is 0.
     pub fn new(
-        images: &'a Images,
+        images: D,
         seed: u64,
         epoch: u64,
         batch_size: usize,
         normalization: Normalization,
         augment: Augment,
     ) -> Self {
+        let order = epoch_order(seed, epoch, images.len());
         Self::with_order(
             images,
-            epoch_order(seed, epoch, images.len()),
+            order,
             batch_size,
             normalization,
             augment,
@@ -166,7 +172,7 @@ impl<'a> Batches<'a> {
     ///
     /// # Panics
     /// If `batch_size` is 0.
-    pub fn in_order(images: &'a Images, batch_size: usize, normalization: Normalization) -> Self {
+    pub fn in_order(images: D, batch_size: usize, normalization: Normalization) -> Self {
         let order = (0..images.len() as u32).collect();
         let unused = epoch_rng(0, 0, Stream::Augment);
         Self::with_order(
@@ -180,7 +186,7 @@ impl<'a> Batches<'a> {
     }
 
     fn with_order(
-        images: &'a Images,
+        images: D,
         order: Vec<u32>,
         batch_size: usize,
         normalization: Normalization,
@@ -246,7 +252,7 @@ impl<'a> Batches<'a> {
     }
 }
 
-impl Iterator for Batches<'_> {
+impl<D: Deref<Target = Images>> Iterator for Batches<D> {
     type Item = HostBatch;
 
     fn next(&mut self) -> Option<HostBatch> {

@@ -103,6 +103,12 @@ impl Images {
         Self::parse(&bytes, path)
     }
 
+    /// Keeps the first `count` images (all of them when there are fewer).
+    pub fn truncate(&mut self, count: usize) {
+        self.labels.truncate(count);
+        self.pixels.truncate(count * IMAGE_BYTES);
+    }
+
     /// Appends `other`'s images after these.
     pub fn extend(&mut self, other: Images) {
         self.labels.extend(other.labels);

@@ -1,0 +1,337 @@
+//! The whole experiment at an epoch boundary, in one safetensors file.
+//!
+//! Tensors: `run{r}.model.{k}` (the k-th float tensor of run r's model in module order: weights and
+//! batch norm's running statistics), `run{r}.state.{k}.{buffer}` (its optimizer state, under
+//! `torch.optim`'s buffer names) and `run{r}.steps` (the step metrics, one row per step, in
+//! [`STEP_COLUMNS`](crate::STEP_COLUMNS) order). The metadata entry `stepwise` holds the resolved
+//! configuration, the epoch reached and each run's status, step count and epoch metrics as JSON.
+//!
+//! Nothing random remains to save: initial weights and the batch order of every epoch are functions
+//! of the configuration's seed (and the epoch), so a resumed experiment sees the same batches.
+//! The file is written beside its destination and renamed over it, so a crash leaves the previous
+//! checkpoint intact.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::tensor::{Tensor, TensorData};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use serde::{Deserialize, Serialize};
+use stepwise_data::Cifar10;
+use stepwise_gpu::TensorState;
+
+use crate::experiment::{Compute, Experiment, Run};
+use crate::metrics::{EpochMetrics, RunStatus, StepMetrics};
+use crate::{EngineError, ExperimentConfig};
+
+/// The checkpoint's file name inside an output folder.
+pub const FILE_NAME: &str = "checkpoint.safetensors";
+
+const METADATA_KEY: &str = "stepwise";
+const FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Metadata {
+    format: u32,
+    config: ExperimentConfig,
+    epochs_done: u32,
+    runs: Vec<RunMetadata>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RunMetadata {
+    steps: u64,
+    status: RunStatus,
+    epochs: Vec<EpochMetrics>,
+}
+
+/// One tensor on its way to the file.
+struct Entry {
+    name: String,
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+impl Entry {
+    fn f32(name: String, data: &TensorData) -> Result<Self, String> {
+        let values = data
+            .clone()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .map_err(|err| format!("{name}: {err:?}"))?;
+        Ok(Self {
+            name,
+            shape: data.shape().to_vec(),
+            bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        })
+    }
+}
+
+/// Every float tensor of a module, in visiting order: its shape and its values, flat.
+#[derive(Default)]
+struct Collect(Vec<(Vec<usize>, Tensor<1>)>);
+
+impl ModuleVisitor for Collect {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let value = param.val();
+        let shape = value.dims().to_vec();
+        let len = shape.iter().product::<usize>();
+        self.0.push((shape, value.inner().reshape([len])));
+    }
+}
+
+async fn host(tensor: Tensor<1>) -> Result<TensorData, String> {
+    tensor
+        .into_data_async()
+        .await
+        .map_err(|err| format!("{err:?}"))
+}
+
+impl Experiment {
+    /// Writes the experiment to `path` (atomically). Call it between epochs, on
+    /// [`Event::EpochComplete`](crate::Event::EpochComplete).
+    ///
+    /// # Errors
+    /// [`EngineError::Checkpoint`] when a tensor cannot be read back or the file not written.
+    pub async fn save_checkpoint(&self, path: &Path) -> Result<(), EngineError> {
+        let fail = |message: String| EngineError::Checkpoint {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut entries = Vec::new();
+        let mut runs = Vec::new();
+        for (r, run) in self.runs().iter().enumerate() {
+            if let Some(model) = &run.model {
+                let mut tensors = Collect::default();
+                model.visit(&mut tensors);
+                for (k, (shape, tensor)) in tensors.0.into_iter().enumerate() {
+                    let data = host(tensor).await.map_err(&fail)?;
+                    let mut entry =
+                        Entry::f32(format!("run{r}.model.{k}"), &data).map_err(&fail)?;
+                    entry.shape = shape;
+                    entries.push(entry);
+                }
+                for (k, state) in run.states.iter().enumerate() {
+                    for (buffer, tensor) in state.iter().flat_map(|s| &s.buffers) {
+                        let data = host(tensor.clone()).await.map_err(&fail)?;
+                        entries.push(
+                            Entry::f32(format!("run{r}.state.{k}.{buffer}"), &data)
+                                .map_err(&fail)?,
+                        );
+                    }
+                }
+            }
+            let rows: Vec<u8> = run
+                .history
+                .steps
+                .iter()
+                .flat_map(StepMetrics::to_row)
+                .flat_map(f64::to_le_bytes)
+                .collect();
+            entries.push(Entry {
+                name: format!("run{r}.steps"),
+                shape: vec![run.history.steps.len(), crate::STEP_COLUMNS.len()],
+                bytes: rows,
+            });
+            runs.push(RunMetadata {
+                steps: run.steps,
+                status: run.status,
+                epochs: run.history.epochs.clone(),
+            });
+        }
+        let metadata = Metadata {
+            format: FORMAT_VERSION,
+            config: self.config().clone(),
+            epochs_done: self.epochs_done(),
+            runs,
+        };
+        let json = serde_json::to_string(&metadata).map_err(|err| fail(err.to_string()))?;
+        let views = entries
+            .iter()
+            .map(|entry| {
+                let dtype = if entry.name.ends_with(".steps") {
+                    Dtype::F64
+                } else {
+                    Dtype::F32
+                };
+                TensorView::new(dtype, entry.shape.clone(), &entry.bytes)
+                    .map(|view| (entry.name.clone(), view))
+                    .map_err(|err| fail(format!("{}: {err}", entry.name)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let partial = path.with_extension("safetensors.part");
+        safetensors::serialize_to_file(
+            views,
+            Some(HashMap::from([(METADATA_KEY.to_string(), json)])),
+            &partial,
+        )
+        .map_err(|err| fail(format!("writing {}: {err}", partial.display())))?;
+        std::fs::rename(&partial, path).map_err(|err| fail(err.to_string()))
+    }
+
+    /// Continues the experiment saved at `path`, on `compute` and `data` (the data set it was
+    /// trained on; a different one is not detected beyond its size).
+    ///
+    /// # Errors
+    /// [`EngineError::Checkpoint`] for an unreadable, truncated or foreign file, or tensors that
+    /// do not fit the configured model.
+    pub fn resume(path: &Path, data: Cifar10, compute: Compute) -> Result<Self, EngineError> {
+        let fail = |message: String| EngineError::Checkpoint {
+            path: path.to_path_buf(),
+            message,
+        };
+        let bytes = std::fs::read(path).map_err(|err| fail(err.to_string()))?;
+        let (_, header) = SafeTensors::read_metadata(&bytes)
+            .map_err(|err| fail(format!("not a safetensors file ({err})")))?;
+        let json = header
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get(METADATA_KEY))
+            .ok_or_else(|| fail("no Stepwise metadata: not a Stepwise checkpoint".into()))?;
+        let metadata: Metadata = serde_json::from_str(json)
+            .map_err(|err| fail(format!("metadata does not parse ({err})")))?;
+        if metadata.format != FORMAT_VERSION {
+            return Err(fail(format!(
+                "format {} (this Stepwise reads format {FORMAT_VERSION})",
+                metadata.format
+            )));
+        }
+        if metadata.runs.len() != metadata.config.runs.len() {
+            return Err(fail("run count differs from its configuration".into()));
+        }
+        let tensors = SafeTensors::deserialize(&bytes)
+            .map_err(|err| fail(format!("tensors do not parse ({err})")))?;
+        let mut runs = Self::fresh_runs(&metadata.config, compute)?;
+        for (r, (run, saved)) in runs.iter_mut().zip(&metadata.runs).enumerate() {
+            restore_run(run, r, saved, &metadata.config, &tensors, &compute.device())
+                .map_err(&fail)?;
+        }
+        Self::assemble(metadata.config, data, compute, runs, metadata.epochs_done)
+    }
+}
+
+fn restore_run(
+    run: &mut Run,
+    r: usize,
+    saved: &RunMetadata,
+    config: &ExperimentConfig,
+    tensors: &SafeTensors<'_>,
+    plain: &burn::tensor::Device,
+) -> Result<(), String> {
+    run.steps = saved.steps;
+    run.status = saved.status;
+    run.history.epochs.clone_from(&saved.epochs);
+    let rows = tensors
+        .tensor(&format!("run{r}.steps"))
+        .map_err(|err| format!("run{r}.steps: {err}"))?;
+    run.history.steps = f64_values(rows.data())
+        .chunks_exact(crate::STEP_COLUMNS.len())
+        .map(|row| {
+            let mut fixed = [0.0; 12];
+            fixed.copy_from_slice(row);
+            StepMetrics::from_row(fixed)
+        })
+        .collect();
+    let Some(model) = run.model.take() else {
+        return Ok(());
+    };
+    if matches!(run.status, RunStatus::Diverged { .. }) {
+        // Its weights were dropped when it diverged.
+        return Ok(());
+    }
+    let mut load = Load {
+        tensors,
+        prefix: format!("run{r}.model."),
+        index: 0,
+        error: None,
+    };
+    let model = model.map(&mut load);
+    if let Some(error) = load.error {
+        return Err(error);
+    }
+    let optimizer = config.runs[r].optimizer;
+    let names: Vec<&'static str> = optimizer
+        .init_state(0)
+        .buffers()
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    run.states = (0..load.index)
+        .map(|k| {
+            let buffers = names
+                .iter()
+                .filter_map(|&name| {
+                    let view = tensors.tensor(&format!("run{r}.state.{k}.{name}")).ok()?;
+                    let values = f32_values(view.data());
+                    let len = values.len();
+                    Some((
+                        name,
+                        Tensor::<1>::from_data(TensorData::new(values, [len]), plain),
+                    ))
+                })
+                .collect::<Vec<_>>();
+            (buffers.len() == names.len() && run.steps > 0).then_some(TensorState {
+                t: run.steps,
+                buffers,
+            })
+        })
+        .collect();
+    run.model = Some(model);
+    Ok(())
+}
+
+fn f32_values(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+fn f64_values(bytes: &[u8]) -> Vec<f64> {
+    bytes
+        .chunks_exact(8)
+        .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+        .collect()
+}
+
+/// Replaces every float tensor of a module, in visiting order, with the saved one.
+struct Load<'a, 'b> {
+    tensors: &'a SafeTensors<'b>,
+    prefix: String,
+    index: usize,
+    error: Option<String>,
+}
+
+impl ModuleMapper for Load<'_, '_> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let name = format!("{}{}", self.prefix, self.index);
+        self.index += 1;
+        let (id, tensor, mapper) = param.consume();
+        let shape = tensor.dims();
+        let loaded = match self.tensors.tensor(&name) {
+            Ok(view) if view.dtype() == Dtype::F32 && view.shape() == shape.as_slice() => {
+                let data = TensorData::new(f32_values(view.data()), shape);
+                let value = Tensor::<D>::from_data(data, &tensor.device());
+                if tensor.is_require_grad() {
+                    value.require_grad()
+                } else {
+                    value
+                }
+            }
+            Ok(view) => {
+                self.error.get_or_insert(format!(
+                    "{name} is {:?} {:?}, the model expects F32 {shape:?}",
+                    view.dtype(),
+                    view.shape()
+                ));
+                tensor
+            }
+            Err(err) => {
+                self.error.get_or_insert(format!("{name}: {err}"));
+                tensor
+            }
+        };
+        Param::from_mapped_value(id, loaded, mapper)
+    }
+}

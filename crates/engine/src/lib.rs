@@ -1,0 +1,62 @@
+//! # stepwise-engine
+//!
+//! Trains several runs of one ResNet side by side, from the **same initial weights** on the **same
+//! batch order**, so that what differs between them is the optimizer alone. The CLI drives it from
+//! a thread, the app from a thread on the desktop and an async task in the browser: the caller
+//! advances it one unit of work at a time ([`Experiment::advance`]) and receives [`Event`]s.
+//!
+//! - [`ExperimentConfig`]: presets (TOML in `presets/`), config files and flags, resolved by
+//!   [`Layers`] with that precedence;
+//! - [`Experiment`]: the state machine, on the GPU (burn-wgpu, fused kernels) or the CPU (flex,
+//!   reference optimizers); per-step [`StepMetrics`], per-epoch [`EpochMetrics`], divergence;
+//! - [`checkpoint`]: the whole experiment in one safetensors file, written atomically;
+//! - [`output`]: `config.toml`, `metrics.csv` and `results.json`.
+
+pub mod checkpoint;
+mod config;
+mod experiment;
+mod metrics;
+pub mod output;
+mod probe;
+
+pub use config::{
+    ConfigError, DEFAULT_DIVERGENCE_LOSS, ExperimentConfig, Layers, PRESETS, RunConfig, preset_text,
+};
+pub use experiment::{Compute, EVAL_BATCH, Event, Experiment};
+pub use metrics::{EpochMetrics, RunHistory, RunStatus, STEP_COLUMNS, Spread, StepMetrics};
+pub use probe::STEP_SIZE_SAMPLE;
+
+use thiserror::Error;
+
+/// What can stop an experiment.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The model cannot be built.
+    #[error(transparent)]
+    Model(#[from] stepwise_model::ModelError),
+    /// No images to train or test on.
+    #[error("no data: {0}")]
+    NoData(String),
+    /// The device did not return results.
+    #[error("reading results back from the device failed: {0}")]
+    Readback(String),
+    /// A checkpoint cannot be read or written, or does not fit this experiment.
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// An output file cannot be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The system's error.
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,251 @@
+//! An experiment's results as files: `config.toml` (the resolved configuration, a valid config file
+//! itself), `metrics.csv` (one row per run per step, and per run per epoch) and `results.json`
+//! ([`Results`]). Each file is written beside its destination and renamed over it, so a reader
+//! never sees half a file.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use stepwise_data::Source;
+use stepwise_model::Arch;
+use stepwise_optim::{OptimizerKind, OptimizerSpec};
+
+use crate::metrics::{EpochMetrics, RunStatus, STEP_COLUMNS};
+use crate::{Compute, EngineError, Experiment};
+
+/// The resolved configuration.
+pub const CONFIG_FILE: &str = "config.toml";
+/// Per-step and per-epoch metrics.
+pub const METRICS_FILE: &str = "metrics.csv";
+/// The summary.
+pub const RESULTS_FILE: &str = "results.json";
+
+/// Epoch columns of `metrics.csv`, after `run`, `kind` and the step columns.
+pub const EPOCH_COLUMNS: [&str; 7] = [
+    "train_loss",
+    "train_accuracy",
+    "test_loss",
+    "test_accuracy",
+    "seconds",
+    "eval_seconds",
+    "images_per_second",
+];
+
+/// `results.json`: what each run reached, epoch by epoch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// The preset the configuration started from.
+    pub preset: Option<String>,
+    /// Whether its quick scale was used.
+    pub quick: bool,
+    /// What the experiment compares.
+    pub description: String,
+    /// The network.
+    pub model: Arch,
+    /// Where it was trained.
+    pub device: Compute,
+    /// `full CIFAR-10 in DIR` or `shipped sample`.
+    pub data: String,
+    /// Training images per epoch.
+    pub train_images: usize,
+    /// Test images per evaluation.
+    pub test_images: usize,
+    /// Images per step.
+    pub batch_size: usize,
+    /// Epochs configured.
+    pub epochs: u32,
+    /// Epochs every run has completed (fewer than `epochs` when stopped early).
+    pub epochs_completed: u32,
+    /// The runs, in configuration order.
+    pub runs: Vec<RunResult>,
+}
+
+/// One run in `results.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// The run's name.
+    pub name: String,
+    /// The optimizer.
+    pub optimizer: OptimizerKind,
+    /// Every hyperparameter, resolved (defaults written out).
+    pub hyperparameters: serde_json::Map<String, serde_json::Value>,
+    /// `training` (stopped early), `diverged` or `finished`.
+    pub status: String,
+    /// The step whose loss diverged, or null.
+    pub diverged_at_step: Option<u64>,
+    /// That loss (null when NaN).
+    pub diverged_loss: Option<f32>,
+    /// Optimizer steps taken.
+    pub steps: u64,
+    /// Highest test accuracy over the epochs, and its epoch.
+    pub best_test_accuracy: Option<f32>,
+    /// The epoch of `best_test_accuracy`.
+    pub best_epoch: Option<u32>,
+    /// Test accuracy after the last completed epoch.
+    pub final_test_accuracy: Option<f32>,
+    /// Every completed epoch.
+    pub epochs: Vec<EpochMetrics>,
+}
+
+impl Results {
+    /// The results so far of `experiment`.
+    pub fn of(experiment: &Experiment) -> Self {
+        let config = experiment.config();
+        let runs = config
+            .runs
+            .iter()
+            .enumerate()
+            .map(|(r, run)| {
+                let history = experiment.history(r).cloned().unwrap_or_default();
+                let status = experiment.status(r).unwrap_or(RunStatus::Training);
+                let mut hyperparameters =
+                    match serde_json::to_value(OptimizerSpec::from(run.optimizer)) {
+                        Ok(serde_json::Value::Object(map)) => map,
+                        _ => serde_json::Map::new(),
+                    };
+                hyperparameters.remove("optimizer");
+                let best = history
+                    .epochs
+                    .iter()
+                    .filter(|e| !e.test_accuracy.is_nan())
+                    .max_by(|a, b| a.test_accuracy.total_cmp(&b.test_accuracy));
+                let (status_name, diverged_at_step, diverged_loss) = match status {
+                    RunStatus::Training => ("training", None, None),
+                    RunStatus::Finished => ("finished", None, None),
+                    RunStatus::Diverged { step, loss } => {
+                        ("diverged", Some(step), loss.is_finite().then_some(loss))
+                    }
+                };
+                RunResult {
+                    name: run.name.clone(),
+                    optimizer: run.optimizer.kind(),
+                    hyperparameters,
+                    status: status_name.into(),
+                    diverged_at_step,
+                    diverged_loss,
+                    steps: experiment.steps(r),
+                    best_test_accuracy: best.map(|e| e.test_accuracy),
+                    best_epoch: best.map(|e| e.epoch),
+                    final_test_accuracy: history.epochs.last().map(|e| e.test_accuracy),
+                    epochs: history.epochs,
+                }
+            })
+            .collect();
+        Self {
+            preset: config.preset.clone(),
+            quick: config.quick,
+            description: config.description.clone(),
+            model: config.model,
+            device: experiment.compute(),
+            data: match experiment.source() {
+                Source::Installed(dir) => format!("full CIFAR-10 in {}", dir.display()),
+                Source::Sample { .. } => "shipped sample".into(),
+            },
+            train_images: experiment.train_images(),
+            test_images: experiment.test_images(),
+            batch_size: config.batch_size,
+            epochs: config.epochs,
+            epochs_completed: experiment.epochs_done(),
+            runs,
+        }
+    }
+
+    /// Reads `results.json`.
+    ///
+    /// # Errors
+    /// [`EngineError::Io`]: unreadable (kind of the system's error) or not results (`InvalidData`).
+    pub fn read(path: &Path) -> Result<Self, EngineError> {
+        let io = |source| EngineError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let text = std::fs::read_to_string(path).map_err(io)?;
+        serde_json::from_str(&text)
+            .map_err(|err| io(std::io::Error::new(std::io::ErrorKind::InvalidData, err)))
+    }
+}
+
+/// Writes `config.toml`, `metrics.csv` and `results.json` of `experiment` into `dir`.
+///
+/// # Errors
+/// [`EngineError::Io`] naming the file.
+pub fn write(dir: &Path, experiment: &Experiment) -> Result<Results, EngineError> {
+    write_atomically(
+        &dir.join(CONFIG_FILE),
+        experiment.config().to_toml().as_bytes(),
+    )?;
+    write_atomically(&dir.join(METRICS_FILE), &metrics_csv(experiment))?;
+    let results = Results::of(experiment);
+    let json = serde_json::to_vec_pretty(&results).unwrap_or_default();
+    write_atomically(&dir.join(RESULTS_FILE), &json)?;
+    Ok(results)
+}
+
+/// `bytes` to `path` through a `.part` file renamed over it.
+///
+/// # Errors
+/// [`EngineError::Io`] naming the file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".part");
+    let partial = PathBuf::from(partial);
+    let io = |source| EngineError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::write(&partial, bytes).map_err(io)?;
+    std::fs::rename(&partial, path).map_err(io)
+}
+
+fn metrics_csv(experiment: &Experiment) -> Vec<u8> {
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let header = ["run", "kind"]
+        .into_iter()
+        .chain(STEP_COLUMNS)
+        .chain(EPOCH_COLUMNS);
+    let _ = csv.write_record(header);
+    // Values that came from f32 print as f32 (0.1, not 0.10000000149011612).
+    let number = |v: f64| {
+        if v.is_nan() {
+            String::new()
+        } else if f64::from(v as f32) == v {
+            (v as f32).to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    let blank = || std::iter::repeat_n(String::new(), EPOCH_COLUMNS.len());
+    for (r, run) in experiment.config().runs.iter().enumerate() {
+        let Some(history) = experiment.history(r) else {
+            continue;
+        };
+        for step in &history.steps {
+            let row = [run.name.clone(), "step".into()]
+                .into_iter()
+                .chain(step.to_row().map(number))
+                .chain(blank());
+            let _ = csv.write_record(row);
+        }
+        for epoch in &history.epochs {
+            let steps = STEP_COLUMNS.map(|column| match column {
+                "epoch" => epoch.epoch.to_string(),
+                _ => String::new(),
+            });
+            let values = [
+                f64::from(epoch.train_loss),
+                f64::from(epoch.train_accuracy),
+                f64::from(epoch.test_loss),
+                f64::from(epoch.test_accuracy),
+                epoch.seconds,
+                epoch.eval_seconds,
+                epoch.images_per_second,
+            ];
+            let row = [run.name.clone(), "epoch".into()]
+                .into_iter()
+                .chain(steps)
+                .chain(values.map(number));
+            let _ = csv.write_record(row);
+        }
+    }
+    csv.into_inner().unwrap_or_default()
+}

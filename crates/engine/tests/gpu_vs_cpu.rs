@@ -1,0 +1,85 @@
+//! The default device (burn-wgpu with the fused kernels; lavapipe in CI) trains the same trajectory
+//! as the CPU backend with the reference optimizers, from the same weights on the same batches.
+
+#![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
+
+use std::path::Path;
+
+use stepwise_engine::{Compute, Experiment, Layers, StepMetrics};
+
+fn steps(compute: Compute) -> Vec<Vec<StepMetrics>> {
+    let text = r#"
+model = "resnet8"
+epochs = 1
+batch_size = 16
+train_images = 64
+test_images = 100
+seed = 11
+
+[[runs]]
+name = "adam"
+optimizer = "adam"
+lr = 0.001
+
+[[runs]]
+name = "sgd"
+optimizer = "sgd"
+lr = 0.05
+momentum = 0.9
+nesterov = true
+"#;
+    let config = Layers {
+        file: Some(("gpu.toml".into(), text.into())),
+        ..Layers::default()
+    }
+    .resolve()
+    .expect("valid");
+    let data =
+        stepwise_data::load_or_sample(Path::new("/nonexistent/stepwise-test")).expect("sample");
+    let mut experiment = Experiment::new(config, data, compute).expect("experiment");
+    while !experiment.is_finished() {
+        pollster::block_on(experiment.advance()).expect("advance");
+    }
+    (0..2)
+        .map(|r| experiment.history(r).expect("run").steps.clone())
+        .collect()
+}
+
+#[test]
+fn gpu_and_cpu_follow_the_same_trajectory() {
+    stepwise_gpu::Gpu::new_blocking()
+        .expect("a GPU adapter (lavapipe in CI): this test does not skip");
+    let gpu = steps(Compute::Gpu);
+    let cpu = steps(Compute::Cpu);
+    for (run, (g, c)) in gpu.iter().zip(&cpu).enumerate() {
+        assert_eq!(g.len(), 4, "run {run}: four steps");
+        for (a, b) in g.iter().zip(c) {
+            let close = |x: f32, y: f32, tol: f32| (x - y).abs() <= tol * (1.0 + y.abs());
+            assert!(
+                close(a.loss, b.loss, 1e-3),
+                "run {run}, step {}: loss gpu {} cpu {}",
+                a.step,
+                a.loss,
+                b.loss
+            );
+            let (ga, gb) = (
+                a.grad_norm.expect("measured"),
+                b.grad_norm.expect("measured"),
+            );
+            assert!(
+                close(ga, gb, 1e-2),
+                "run {run}, step {}: grad norm {ga} vs {gb}",
+                a.step
+            );
+            let (ua, ub) = (
+                a.update_ratio.expect("measured"),
+                b.update_ratio.expect("measured"),
+            );
+            assert!(
+                close(ua, ub, 1e-2),
+                "run {run}, step {}: update ratio {ua} vs {ub}",
+                a.step
+            );
+        }
+    }
+}

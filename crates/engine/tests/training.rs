@@ -1,0 +1,242 @@
+//! Training side by side on the CPU backend: same initial weights and batches for every run,
+//! divergence isolated to its run, outputs read back, and a resumed experiment equal to an
+//! uninterrupted one.
+
+#![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
+
+use std::path::Path;
+
+use stepwise_engine::output::{self, Results};
+use stepwise_engine::{
+    Compute, Event, Experiment, ExperimentConfig, Layers, RunStatus, checkpoint,
+};
+
+/// Two epochs of resnet8 on 96 sample images: small enough for a debug build on two cores.
+fn config(runs: &str, epochs: u32) -> ExperimentConfig {
+    let text = format!(
+        "model = \"resnet8\"\nepochs = {epochs}\nbatch_size = 32\ntrain_images = 96\n\
+         test_images = 100\nseed = 5\nmetrics_every = 2\n{runs}"
+    );
+    Layers {
+        file: Some(("test.toml".into(), text)),
+        ..Layers::default()
+    }
+    .resolve()
+    .expect("valid configuration")
+}
+
+const TWO_RUNS: &str = r#"
+[[runs]]
+name = "adam"
+optimizer = "adam"
+lr = 0.001
+
+[[runs]]
+name = "sgd"
+optimizer = "sgd"
+lr = 0.05
+momentum = 0.9
+"#;
+
+fn sample() -> stepwise_data::Cifar10 {
+    stepwise_data::load_or_sample(Path::new("/nonexistent/stepwise-test")).expect("sample")
+}
+
+/// Advances until finished (or `stop_after_epochs` epochs), returning every event.
+fn drive(experiment: &mut Experiment, stop_after_epochs: Option<u32>) -> Vec<Event> {
+    let mut events = Vec::new();
+    while !experiment.is_finished() {
+        let batch = pollster::block_on(experiment.advance()).expect("advance");
+        let complete = batch.iter().any(
+            |e| matches!(e, Event::EpochComplete { epoch } if Some(*epoch) == stop_after_epochs),
+        );
+        events.extend(batch);
+        if complete {
+            break;
+        }
+    }
+    events
+}
+
+#[test]
+fn runs_share_initial_weights_and_batches_and_report_every_metric() {
+    let mut experiment =
+        Experiment::new(config(TWO_RUNS, 2), sample(), Compute::Cpu).expect("experiment");
+    assert_eq!(experiment.batches_per_epoch(), 3);
+    let events = drive(&mut experiment, None);
+
+    // Interleaved: adam's step 1, sgd's step 1, adam's step 2...
+    let order: Vec<(usize, u64)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Step { run, metrics } => Some((*run, metrics.step)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(&order[..4], &[(0, 1), (1, 1), (0, 2), (1, 2)]);
+    assert_eq!(order.len(), 2 * 2 * 3);
+    assert!(matches!(events.last(), Some(Event::Finished)));
+
+    let adam = experiment.history(0).expect("run 0");
+    let sgd = experiment.history(1).expect("run 1");
+    // Same weights, same first batch: the first loss is the same number for both optimizers.
+    assert_eq!(adam.steps[0].loss, sgd.steps[0].loss);
+    assert!(
+        (adam.steps[0].loss - 10f32.ln()).abs() < 0.5,
+        "near ln 10 at start"
+    );
+    // ...and then the optimizers differ.
+    assert_ne!(adam.steps[1].loss, sgd.steps[1].loss);
+
+    let first = adam.steps[0];
+    assert_eq!(first.lr, 0.001);
+    let grad_norm = first.grad_norm.expect("step 1 is measured");
+    assert!(grad_norm.is_finite() && grad_norm > 0.0);
+    let ratio = first.update_ratio.expect("measured");
+    assert!(ratio > 0.0 && ratio < 0.1, "update/weight ratio {ratio}");
+    let spread = first.step_size.expect("Adam has a per-element step size");
+    assert!(
+        spread.min <= spread.median && spread.median <= spread.max,
+        "{spread:?}"
+    );
+    // Adam's first step moves each element by lr·sign(g): step size lr/|g| per element.
+    assert!(spread.min > 0.0);
+    assert_eq!(
+        adam.steps[2].grad_norm, None,
+        "step 3 is not a metrics step"
+    );
+    assert!(adam.steps[3].grad_norm.is_some(), "step 4 is");
+    let sgd_spread = sgd.steps[0].step_size.expect("SGD's step size is lr");
+    assert_eq!((sgd_spread.min, sgd_spread.max), (0.05, 0.05));
+
+    for history in [adam, sgd] {
+        assert_eq!(history.epochs.len(), 2);
+        for epoch in &history.epochs {
+            assert!(epoch.train_loss.is_finite() && epoch.test_loss.is_finite());
+            assert!((0.0..=1.0).contains(&epoch.test_accuracy));
+            assert!(epoch.seconds > 0.0 && epoch.images_per_second > 0.0);
+        }
+    }
+    assert_eq!(experiment.status(0), Some(RunStatus::Finished));
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let results = output::write(dir.path(), &experiment).expect("written");
+    let read = Results::read(&dir.path().join(output::RESULTS_FILE)).expect("read back");
+    assert_eq!(read, results);
+    assert_eq!(read.runs[0].epochs.len(), 2);
+    assert_eq!(read.runs[0].hyperparameters["beta2"], 0.999);
+    let csv = std::fs::read_to_string(dir.path().join(output::METRICS_FILE)).expect("csv");
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows[0].starts_with("run,kind,step,epoch,loss,lr,grad_norm"));
+    assert_eq!(
+        rows.len(),
+        1 + 2 * (6 + 2),
+        "header, 6 steps and 2 epochs per run"
+    );
+    assert!(rows[1].starts_with("adam,step,1,1,"), "{}", rows[1]);
+    let config_text = std::fs::read_to_string(dir.path().join(output::CONFIG_FILE)).expect("toml");
+    let again = Layers {
+        file: Some(("config.toml".into(), config_text)),
+        ..Layers::default()
+    }
+    .resolve()
+    .expect("config.toml reads back");
+    assert_eq!(&again, experiment.config());
+}
+
+#[test]
+fn a_diverging_run_stops_alone() {
+    let runs = r#"
+[[runs]]
+name = "exploding"
+optimizer = "sgd"
+lr = 1e6
+
+[[runs]]
+name = "calm"
+optimizer = "adam"
+"#;
+    let mut experiment = Experiment::new(config(runs, 2), sample(), Compute::Cpu).expect("new");
+    let events = drive(&mut experiment, None);
+    let diverged: Vec<(usize, u64)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Diverged { run, step, .. } => Some((*run, *step)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(diverged.len(), 1, "{diverged:?}");
+    let (run, step) = diverged[0];
+    assert_eq!(run, 0);
+    assert!(step >= 2, "a first step cannot diverge from sane weights");
+    match experiment.status(0) {
+        Some(RunStatus::Diverged { step: at, loss }) => {
+            assert_eq!(at, step);
+            assert!(!loss.is_finite() || loss > 100.0, "loss {loss}");
+        }
+        other => panic!("expected divergence, got {other:?}"),
+    }
+    assert_eq!(experiment.steps(0), step, "no steps after divergence");
+    assert_eq!(experiment.status(1), Some(RunStatus::Finished));
+    assert_eq!(experiment.history(1).expect("calm").epochs.len(), 2);
+    let results = Results::of(&experiment);
+    assert_eq!(results.runs[0].status, "diverged");
+    assert_eq!(results.runs[0].diverged_at_step, Some(step));
+    assert_eq!(results.runs[1].diverged_at_step, None);
+}
+
+#[test]
+fn a_resumed_experiment_ends_exactly_as_an_uninterrupted_one() {
+    let straight = {
+        let mut experiment =
+            Experiment::new(config(TWO_RUNS, 2), sample(), Compute::Cpu).expect("new");
+        drive(&mut experiment, None);
+        Results::of(&experiment)
+    };
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(checkpoint::FILE_NAME);
+    {
+        let mut experiment =
+            Experiment::new(config(TWO_RUNS, 2), sample(), Compute::Cpu).expect("new");
+        drive(&mut experiment, Some(1));
+        assert_eq!(experiment.epochs_done(), 1);
+        pollster::block_on(experiment.save_checkpoint(&path)).expect("checkpoint");
+        // Interrupted mid-epoch: the partial epoch is lost, the checkpoint stays.
+        pollster::block_on(experiment.advance()).expect("one more step");
+    }
+    let mut resumed = Experiment::resume(&path, sample(), Compute::Cpu).expect("resume");
+    assert_eq!(resumed.epochs_done(), 1);
+    assert_eq!(resumed.steps(0), 3);
+    drive(&mut resumed, None);
+    let resumed = Results::of(&resumed);
+
+    for (a, b) in straight.runs.iter().zip(&resumed.runs) {
+        assert_eq!(a.steps, b.steps);
+        for (x, y) in a.epochs.iter().zip(&b.epochs) {
+            assert_eq!(
+                (x.train_loss, x.test_loss, x.test_accuracy),
+                (y.train_loss, y.test_loss, y.test_accuracy),
+                "{}: epoch {}",
+                a.name,
+                x.epoch
+            );
+        }
+    }
+}
+
+#[test]
+fn a_damaged_checkpoint_is_refused_with_its_name() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(checkpoint::FILE_NAME);
+    std::fs::write(&path, b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":").expect("write");
+    let err = match Experiment::resume(&path, sample(), Compute::Cpu) {
+        Ok(_) => panic!("accepted a damaged checkpoint"),
+        Err(err) => err.to_string(),
+    };
+    assert!(
+        err.starts_with(&format!("checkpoint {}: ", path.display())),
+        "{err}"
+    );
+    assert!(err.contains("not a safetensors file"), "{err}");
+}
