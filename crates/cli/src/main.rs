@@ -1,6 +1,7 @@
 //! `stepwise`: headless runs of Stepwise from the command line.
 
 mod commands;
+mod report;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -20,6 +21,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Compare(commands::compare::CompareArgs),
     Trace(commands::trace::TraceArgs),
     Basin(commands::basin::BasinArgs),
     /// Inspect the networks Stepwise trains.
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Err(err) => return usage_error(&first_paragraph(&err.to_string())),
     };
     let result = match cli.command {
+        Command::Compare(args) => commands::compare::run(&args),
         Command::Trace(args) => commands::trace::run(&args),
         Command::Basin(args) => commands::basin::run(&args),
         Command::Model(command) => commands::model::run(&command),

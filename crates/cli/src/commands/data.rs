@@ -19,13 +19,13 @@ pub enum DataCommand {
     Info(DirArg),
 }
 
-/// The data folder, shared by every `data` subcommand.
+/// The data folder, shared by every `data` subcommand and `compare`.
 #[derive(Debug, Args)]
 pub struct DirArg {
     /// Data folder [default: the platform cache folder's stepwise/cifar10, e.g.
     /// ~/.cache/stepwise/cifar10].
     #[arg(long)]
-    dir: Option<PathBuf>,
+    pub dir: Option<PathBuf>,
 }
 
 /// Arguments of `stepwise data download`.
@@ -60,7 +60,7 @@ pub fn run(command: &DataCommand) -> Result<(), Error> {
     }
 }
 
-fn data_dir(arg: &DirArg) -> Result<PathBuf, Error> {
+pub fn data_dir(arg: &DirArg) -> Result<PathBuf, Error> {
     match &arg.dir {
         Some(dir) => Ok(dir.clone()),
         None => stepwise_data::default_dir().map_err(failed),

@@ -1,6 +1,7 @@
 //! One module per subcommand; each parses its own flags and returns an [`Error`].
 
 pub mod basin;
+pub mod compare;
 pub mod data;
 pub mod model;
 pub mod trace;

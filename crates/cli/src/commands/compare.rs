@@ -1,0 +1,401 @@
+//! `stepwise compare`: train several optimizers side by side and write the results, plots and a
+//! ranked report.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clap::{Args, ValueEnum};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use stepwise_engine::output::{self, Results};
+use stepwise_engine::{
+    Compute, EngineError, Event, Experiment, Layers, PRESETS, RunHistory, RunStatus, checkpoint,
+};
+use stepwise_model::Arch;
+
+use super::Error;
+use super::data::{DirArg, data_dir};
+use crate::report;
+
+/// Train several optimizers side by side (same initial weights, same batches) and rank them.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// A shipped preset: seed-optimizers, seed-lr-sensitivity or seed-weight-decay.
+    #[arg(long)]
+    preset: Option<String>,
+    /// The preset's laptop scale: a small ResNet on a subset of the data for a few epochs.
+    #[arg(long)]
+    quick: bool,
+    /// A TOML file: overrides the preset's values, or is a whole experiment by itself (a
+    /// results folder's config.toml is one).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Output folder [default: results/PRESET, results/PRESET-quick, or results/FILE-STEM].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Where to train: auto picks a hardware GPU when wgpu finds one, else the CPU.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    device: DeviceChoice,
+    /// Continue the experiment in DIR from its last checkpoint (its configuration is kept).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "quick", "config", "out", "force"])]
+    resume: Option<PathBuf>,
+    /// Replace the results of another experiment in the output folder.
+    #[arg(long)]
+    force: bool,
+    /// Epochs (overrides preset and config file).
+    #[arg(long)]
+    epochs: Option<u32>,
+    /// Images per step.
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Seed of the initial weights and batch order.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// The network.
+    #[arg(long, value_enum)]
+    model: Option<Arch>,
+    /// Train on the first N training images.
+    #[arg(long, value_name = "N")]
+    train_images: Option<usize>,
+    /// Evaluate on the first N test images.
+    #[arg(long, value_name = "N")]
+    test_images: Option<usize>,
+    /// CIFAR-10 folder [default: the platform cache folder's stepwise/cifar10]; the shipped
+    /// sample is used when no data set is installed there.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+/// Where training runs, as chosen on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DeviceChoice {
+    /// A hardware GPU if there is one, else the CPU.
+    Auto,
+    /// burn's CPU backend with the reference optimizers.
+    Cpu,
+    /// burn-wgpu on the default adapter (software ones included) with the fused kernels.
+    Gpu,
+}
+
+/// Every file an experiment writes into its folder.
+const OUTPUT_FILES: [&str; 5] = [
+    output::CONFIG_FILE,
+    output::METRICS_FILE,
+    output::RESULTS_FILE,
+    checkpoint::FILE_NAME,
+    report::REPORT_FILE,
+];
+
+/// Runs the command.
+pub fn run(args: &CompareArgs) -> Result<(), Error> {
+    let (dir, layers) = match &args.resume {
+        Some(dir) => {
+            if !dir.join(checkpoint::FILE_NAME).is_file() {
+                return Err(Error::Usage(format!(
+                    "--resume {}: no {} there to continue from",
+                    dir.display(),
+                    checkpoint::FILE_NAME
+                )));
+            }
+            if args.overrides().is_some() {
+                return Err(Error::Usage(
+                    "--resume continues an experiment with its own configuration; drop --epochs, --batch-size, --seed, --model, --train-images and --test-images".into(),
+                ));
+            }
+            (dir.clone(), None)
+        }
+        None => {
+            let layers = args.layers()?;
+            let config = layers
+                .resolve()
+                .map_err(|err| Error::Usage(err.to_string()))?;
+            let dir = args
+                .out
+                .clone()
+                .unwrap_or_else(|| default_out(args, &config.quick));
+            prepare_out(&dir, args.force)?;
+            (dir, Some(config))
+        }
+    };
+    let compute = choose_compute(args.device)?;
+    let data_dir = data_dir(&DirArg {
+        dir: args.data_dir.clone(),
+    })?;
+    let data =
+        stepwise_data::load_or_sample(&data_dir).map_err(|err| Error::Failed(err.to_string()))?;
+    let _log = start_log(&dir)?;
+    let mut experiment = match layers {
+        Some(config) => Experiment::new(config, data, compute),
+        None => Experiment::resume(&dir.join(checkpoint::FILE_NAME), data, compute),
+    }
+    .map_err(failed)?;
+    describe(&experiment, &dir);
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                // A second Ctrl-C: the user wants out now.
+                std::process::exit(130);
+            }
+        })
+        .map_err(|err| Error::Failed(format!("cannot handle Ctrl-C: {err}")))?;
+    }
+    let finished = train(&mut experiment, &dir, &stop)?;
+    let results = output::write(&dir, &experiment).map_err(failed)?;
+    let histories: Vec<RunHistory> = (0..results.runs.len())
+        .map(|r| experiment.history(r).cloned().unwrap_or_default())
+        .collect();
+    report::write(&dir, &results, &histories)?;
+    print_summary(&results);
+    if finished {
+        eprintln!("report: {}", dir.join(report::REPORT_FILE).display());
+    } else {
+        eprintln!(
+            "stopped after {} of {} epochs; everything so far is in {}. Continue with: stepwise compare --resume {}",
+            results.epochs_completed,
+            results.epochs,
+            dir.display(),
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+impl CompareArgs {
+    /// The flags that override configuration values, as TOML keys; `None` when there are none.
+    fn overrides(&self) -> Option<toml::Table> {
+        let mut table = toml::Table::new();
+        let mut set = |key: &str, value: Option<toml::Value>| {
+            if let Some(value) = value {
+                table.insert(key.into(), value);
+            }
+        };
+        set("epochs", self.epochs.map(|v| i64::from(v).into()));
+        set("batch_size", self.batch_size.map(|v| (v as i64).into()));
+        set("seed", self.seed.map(|v| (v as i64).into()));
+        set("model", self.model.map(|m| m.name().into()));
+        set("train_images", self.train_images.map(|v| (v as i64).into()));
+        set("test_images", self.test_images.map(|v| (v as i64).into()));
+        (!table.is_empty()).then_some(table)
+    }
+
+    fn layers(&self) -> Result<Layers, Error> {
+        let file = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|err| Error::Usage(format!("--config {}: {err}", path.display())))?;
+                Some((path.display().to_string(), text))
+            }
+            None => None,
+        };
+        if self.preset.is_none() && file.is_none() {
+            return Err(Error::Usage(format!(
+                "name a --preset ({}) or a --config FILE",
+                PRESETS.map(|(name, _)| name).join(", ")
+            )));
+        }
+        Ok(Layers {
+            preset: self.preset.clone(),
+            quick: self.quick,
+            file,
+            flags: self.overrides().unwrap_or_default(),
+        })
+    }
+}
+
+fn default_out(args: &CompareArgs, quick: &bool) -> PathBuf {
+    let name = match (&args.preset, &args.config) {
+        (Some(preset), _) if *quick => format!("{preset}-quick"),
+        (Some(preset), _) => preset.clone(),
+        (None, Some(file)) => file
+            .file_stem()
+            .map_or("experiment".into(), |s| s.to_string_lossy().into_owned()),
+        (None, None) => "experiment".into(),
+    };
+    Path::new("results").join(name)
+}
+
+/// Creates `dir`, refusing one that holds another experiment's files unless `force` (which
+/// removes exactly those files, nothing else).
+fn prepare_out(dir: &Path, force: bool) -> Result<(), Error> {
+    let existing: Vec<&str> = OUTPUT_FILES
+        .into_iter()
+        .filter(|name| dir.join(name).exists())
+        .collect();
+    if !existing.is_empty() {
+        if !force {
+            return Err(Error::Usage(format!(
+                "{} holds another experiment ({}); continue it with --resume {}, or replace it with --force",
+                dir.display(),
+                existing.join(", "),
+                dir.display()
+            )));
+        }
+        for name in existing {
+            std::fs::remove_file(dir.join(name))?;
+        }
+        report::remove_plots(dir)?;
+    }
+    std::fs::create_dir_all(dir)?;
+    Ok(())
+}
+
+fn choose_compute(choice: DeviceChoice) -> Result<Compute, Error> {
+    match choice {
+        DeviceChoice::Cpu => Ok(Compute::Cpu),
+        DeviceChoice::Gpu => {
+            super::open_gpu()?;
+            Ok(Compute::Gpu)
+        }
+        DeviceChoice::Auto => match stepwise_gpu::Gpu::new_blocking() {
+            Ok(gpu) if gpu.adapter.device_type != "cpu" => {
+                eprintln!("GPU: {}", gpu.adapter);
+                Ok(Compute::Gpu)
+            }
+            Ok(gpu) => {
+                eprintln!(
+                    "device: CPU (the only GPU adapter, {}, is a software renderer; --device gpu uses it anyway)",
+                    gpu.adapter
+                );
+                Ok(Compute::Cpu)
+            }
+            Err(_) => {
+                eprintln!("device: CPU (no GPU adapter found)");
+                Ok(Compute::Cpu)
+            }
+        },
+    }
+}
+
+/// Sends the engine's tracing to `DIR/log.txt`; the guard keeps it until the command ends.
+fn start_log(dir: &Path) -> Result<tracing::dispatcher::DefaultGuard, Error> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(report::LOG_FILE))?;
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    Ok(tracing::subscriber::set_default(subscriber))
+}
+
+fn describe(experiment: &Experiment, dir: &Path) {
+    let config = experiment.config();
+    let data = match experiment.source() {
+        stepwise_data::Source::Installed(path) => format!("CIFAR-10 in {}", path.display()),
+        stepwise_data::Source::Sample { looked_in } => format!(
+            "the shipped sample (no CIFAR-10 in {}; `stepwise data download` installs it)",
+            looked_in.display()
+        ),
+    };
+    eprintln!(
+        "{} on {}: {} runs, {} epochs of {} images ({} steps of {}), tested on {} images; output in {}",
+        config.model,
+        experiment.compute().name(),
+        config.runs.len(),
+        config.epochs,
+        experiment.train_images(),
+        experiment.batches_per_epoch(),
+        config.batch_size,
+        experiment.test_images(),
+        dir.display()
+    );
+    eprintln!("data: {data}");
+}
+
+/// Drives the experiment to its end or to Ctrl-C, checkpointing and writing results after every
+/// epoch. Returns whether it finished.
+fn train(experiment: &mut Experiment, dir: &Path, stop: &AtomicBool) -> Result<bool, Error> {
+    let config = experiment.config().clone();
+    let total = u64::from(config.epochs) * experiment.batches_per_epoch() as u64;
+    let bars = MultiProgress::new();
+    let style = ProgressStyle::with_template(
+        "{prefix:>12} {bar:30} {pos}/{len} steps  eta {eta:>4}  {msg}",
+    )
+    .map_err(|err| Error::Failed(err.to_string()))?;
+    let width = config.runs.iter().map(|r| r.name.len()).max().unwrap_or(0);
+    let progress: Vec<ProgressBar> = config
+        .runs
+        .iter()
+        .enumerate()
+        .map(|(r, run)| {
+            let bar = bars.add(ProgressBar::new(total).with_style(style.clone()));
+            bar.set_prefix(format!("{:>width$}", run.name));
+            bar.set_position(experiment.steps(r));
+            bar
+        })
+        .collect();
+    let mut rates = vec![String::new(); progress.len()];
+    let mut last_loss = vec![f32::NAN; progress.len()];
+    while !experiment.is_finished() {
+        if stop.load(Ordering::SeqCst) {
+            bars.clear().ok();
+            return Ok(false);
+        }
+        let events = pollster::block_on(experiment.advance()).map_err(failed)?;
+        for event in events {
+            match event {
+                Event::Step { run, metrics } => {
+                    last_loss[run] = metrics.loss;
+                    progress[run].set_position(metrics.step);
+                    progress[run].set_message(format!("loss {:.3}  {}", metrics.loss, rates[run]));
+                }
+                Event::Diverged { run, step, loss } => {
+                    progress[run]
+                        .abandon_with_message(format!("diverged at step {step} (loss {loss})"));
+                }
+                Event::Epoch { run, metrics } => {
+                    rates[run] = format!(
+                        "test acc {:.1}%  {:.0} img/s",
+                        100.0 * metrics.test_accuracy,
+                        metrics.images_per_second
+                    );
+                    progress[run]
+                        .set_message(format!("loss {:.3}  {}", last_loss[run], rates[run]));
+                }
+                Event::EpochComplete { .. } => {
+                    pollster::block_on(
+                        experiment.save_checkpoint(&dir.join(checkpoint::FILE_NAME)),
+                    )
+                    .map_err(failed)?;
+                    output::write(dir, experiment).map_err(failed)?;
+                }
+                Event::Finished => {}
+            }
+        }
+    }
+    for (r, bar) in progress.iter().enumerate() {
+        if experiment.status(r) == Some(RunStatus::Finished) {
+            bar.finish();
+        }
+    }
+    Ok(true)
+}
+
+fn print_summary(results: &Results) {
+    println!(
+        "{:<28} {:>10} {:>10} {:>12}",
+        "run", "best acc", "final acc", "stability"
+    );
+    for run in &results.runs {
+        let percent = |v: Option<f32>| v.map_or("-".into(), |v| format!("{:.2}%", 100.0 * v));
+        let stability = match run.diverged_at_step {
+            Some(step) => format!("diverged@{step}"),
+            None => run.status.clone(),
+        };
+        println!(
+            "{:<28} {:>10} {:>10} {:>12}",
+            run.name,
+            percent(run.best_test_accuracy),
+            percent(run.final_test_accuracy),
+            stability
+        );
+    }
+}
+
+fn failed(err: EngineError) -> Error {
+    Error::Failed(err.to_string())
+}

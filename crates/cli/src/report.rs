@@ -1,0 +1,406 @@
+//! The human side of a comparison's results: plots (PNG and SVG, with plotters) and `report.md`, a
+//! ranking like the study's with the plots embedded.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use stepwise_engine::RunHistory;
+use stepwise_engine::output::{Results, RunResult};
+
+use crate::commands::Error;
+
+/// The report's file name.
+pub const REPORT_FILE: &str = "report.md";
+/// The engine's log.
+pub const LOG_FILE: &str = "log.txt";
+
+/// The plots, by file stem.
+const PLOTS: [&str; 3] = ["loss", "test_accuracy", "lr"];
+const SIZE: (u32, u32) = (960, 540);
+/// Shipped with the binary, so that plots render the same on machines without fonts.
+const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+const FAMILY: &str = "sans-serif";
+
+/// Writes the plots and `report.md` into `dir`.
+pub fn write(dir: &Path, results: &Results, histories: &[RunHistory]) -> Result<(), Error> {
+    register_font()?;
+    for name in PLOTS {
+        let svg = dir.join(format!("{name}.svg"));
+        plot(
+            name,
+            SVGBackend::new(&svg, SIZE).into_drawing_area(),
+            results,
+            histories,
+        )?;
+        let mut pixels = vec![0_u8; (SIZE.0 * SIZE.1 * 3) as usize];
+        let bitmap = BitMapBackend::with_buffer(&mut pixels, SIZE).into_drawing_area();
+        plot(name, bitmap, results, histories)?;
+        image::RgbImage::from_raw(SIZE.0, SIZE.1, pixels)
+            .ok_or_else(|| Error::Failed("plot buffer has the wrong size".into()))?
+            .save(dir.join(format!("{name}.png")))
+            .map_err(|err| Error::Failed(format!("{name}.png: {err}")))?;
+    }
+    let report = markdown(results);
+    stepwise_engine::output::write_atomically(&dir.join(REPORT_FILE), report.as_bytes())
+        .map_err(|err| Error::Failed(err.to_string()))
+}
+
+/// Removes the plots a previous experiment left in `dir`.
+pub fn remove_plots(dir: &Path) -> std::io::Result<()> {
+    for name in PLOTS {
+        for ext in ["png", "svg"] {
+            let path = dir.join(format!("{name}.{ext}"));
+            if path.exists() {
+                std::fs::remove_file(path)?;
+            }
+        }
+    }
+    let log = dir.join(LOG_FILE);
+    if log.exists() {
+        std::fs::remove_file(log)?;
+    }
+    Ok(())
+}
+
+fn register_font() -> Result<(), Error> {
+    static ONCE: Once = Once::new();
+    let mut result = Ok(());
+    ONCE.call_once(|| {
+        result = plotters::style::register_font(FAMILY, FontStyle::Normal, FONT)
+            .map_err(|_| Error::Failed("the bundled plot font does not load".into()));
+    });
+    result
+}
+
+fn color(run: usize) -> RGBColor {
+    let c = colorous::CATEGORY10[run % colorous::CATEGORY10.len()];
+    RGBColor(c.r, c.g, c.b)
+}
+
+fn plot_error<E: std::fmt::Display>(name: &str) -> impl Fn(E) -> Error + '_ {
+    move |err| Error::Failed(format!("plot {name}: {err}"))
+}
+
+fn plot<DB: DrawingBackend>(
+    name: &str,
+    area: DrawingArea<DB, Shift>,
+    results: &Results,
+    histories: &[RunHistory],
+) -> Result<(), Error> {
+    let fail = plot_error(name);
+    area.fill(&WHITE).map_err(&fail)?;
+    match name {
+        "loss" => loss_plot(&area, results, histories).map_err(&fail)?,
+        "test_accuracy" => accuracy_plot(&area, results).map_err(&fail)?,
+        _ => lr_plot(&area, results, histories).map_err(&fail)?,
+    }
+    area.present().map_err(&fail)
+}
+
+type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+fn loss_plot<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    results: &Results,
+    histories: &[RunHistory],
+) -> DrawResult<DB> {
+    let steps = histories
+        .iter()
+        .map(|h| h.steps.len())
+        .max()
+        .unwrap_or(1)
+        .max(2) as f64;
+    // The top is set by the runs' starting losses, so that a diverging run does not flatten the
+    // others; where it leaves the plot is marked.
+    let top = histories
+        .iter()
+        .filter_map(|h| h.steps.first().map(|s| s.loss))
+        .filter(|l| l.is_finite())
+        .fold(1.0_f32, f32::max)
+        * 1.5;
+    let mut chart = ChartBuilder::on(area)
+        .caption("Training loss per step", (FAMILY, 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0.0..steps, 0.0..f64::from(top))?;
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_desc("cross-entropy")
+        .label_style((FAMILY, 14))
+        .draw()?;
+    for (r, (run, history)) in results.runs.iter().zip(histories).enumerate() {
+        let points = smooth(
+            history
+                .steps
+                .iter()
+                .map(|s| (s.step as f64, f64::from(s.loss))),
+        );
+        let clipped = points.into_iter().map(|(x, y)| {
+            (
+                x,
+                if y.is_finite() {
+                    y.min(f64::from(top))
+                } else {
+                    f64::from(top)
+                },
+            )
+        });
+        chart
+            .draw_series(LineSeries::new(clipped, color(r).stroke_width(2)))?
+            .label(run.name.as_str())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], color(r).stroke_width(2))
+            });
+        if let Some(step) = run.diverged_at_step {
+            chart.draw_series(std::iter::once(Cross::new(
+                (step as f64, f64::from(top)),
+                8,
+                color(r).stroke_width(3),
+            )))?;
+        }
+    }
+    legend(&mut chart)
+}
+
+/// An exponential moving average (weight 0.9, bias-corrected, as TensorBoard's smoothing), so
+/// that optimizers can be told apart through batch noise.
+fn smooth(points: impl Iterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
+    let mut average = 0.0;
+    let mut weight = 0.0;
+    points
+        .map(|(x, y)| {
+            average = 0.9 * average + 0.1 * y;
+            weight = 0.9 * weight + 0.1;
+            (x, average / weight)
+        })
+        .collect()
+}
+
+fn accuracy_plot<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    results: &Results,
+) -> DrawResult<DB> {
+    let epochs = f64::from(results.epochs.max(1));
+    let mut chart = ChartBuilder::on(area)
+        .caption("Test accuracy per epoch", (FAMILY, 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0.5..epochs + 0.5, 0.0..100.0)?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .x_labels(results.epochs.min(20) as usize + 1)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_desc("test accuracy (%)")
+        .label_style((FAMILY, 14))
+        .draw()?;
+    for (r, run) in results.runs.iter().enumerate() {
+        let points: Vec<(f64, f64)> = run
+            .epochs
+            .iter()
+            .map(|e| (f64::from(e.epoch), 100.0 * f64::from(e.test_accuracy)))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), color(r).stroke_width(2)))?
+            .label(run.name.as_str())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], color(r).stroke_width(2))
+            });
+        chart.draw_series(
+            points
+                .into_iter()
+                .map(|p| Circle::new(p, 4, color(r).filled())),
+        )?;
+    }
+    legend(&mut chart)
+}
+
+fn lr_plot<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    results: &Results,
+    histories: &[RunHistory],
+) -> DrawResult<DB> {
+    let steps = histories
+        .iter()
+        .map(|h| h.steps.len())
+        .max()
+        .unwrap_or(1)
+        .max(2) as f64;
+    let lrs = histories
+        .iter()
+        .flat_map(|h| h.steps.iter().map(|s| s.lr))
+        .filter(|lr| *lr > 0.0);
+    let (low, high) = lrs.fold((f64::INFINITY, 0.0_f64), |(lo, hi), lr| {
+        (lo.min(lr), hi.max(lr))
+    });
+    let (low, high) = if low.is_finite() {
+        (low / 2.0, high * 2.0)
+    } else {
+        (1e-4, 1.0)
+    };
+    let mut chart = ChartBuilder::on(area)
+        .caption("Learning rate per step", (FAMILY, 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(72)
+        .build_cartesian_2d(0.0..steps, (low..high).log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_desc("learning rate")
+        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .label_style((FAMILY, 14))
+        .draw()?;
+    for (r, (run, history)) in results.runs.iter().zip(histories).enumerate() {
+        let points = history.steps.iter().map(|s| (s.step as f64, s.lr));
+        chart
+            .draw_series(LineSeries::new(points, color(r).stroke_width(2)))?
+            .label(run.name.as_str())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], color(r).stroke_width(2))
+            });
+    }
+    legend(&mut chart)
+}
+
+fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+) -> DrawResult<DB> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FAMILY, 14))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+}
+
+/// Share of the best accuracy any run reached that counts as "converged" in the ranking.
+const CONVERGENCE_SHARE: f32 = 0.9;
+
+fn markdown(results: &Results) -> String {
+    let mut md = String::new();
+    let title = results.preset.as_deref().unwrap_or("experiment");
+    let scale = if results.quick { " (quick scale)" } else { "" };
+    let _ = writeln!(md, "# Stepwise comparison: {title}{scale}\n");
+    if !results.description.is_empty() {
+        let _ = writeln!(md, "{}\n", results.description);
+    }
+    let _ = writeln!(md, "| setting | value |\n|---|---|");
+    let _ = writeln!(md, "| model | {} |", results.model);
+    let _ = writeln!(
+        md,
+        "| data | {}: {} training, {} test images |",
+        results.data, results.train_images, results.test_images
+    );
+    let _ = writeln!(md, "| device | {} |", results.device.name());
+    let _ = writeln!(
+        md,
+        "| epochs | {} of {} |",
+        results.epochs_completed, results.epochs
+    );
+    let _ = writeln!(md, "| batch size | {} |", results.batch_size);
+    let _ = writeln!(
+        md,
+        "| same initial weights and batch order | yes (one seed for every run) |\n"
+    );
+
+    let best_overall = results
+        .runs
+        .iter()
+        .filter_map(|r| r.best_test_accuracy)
+        .fold(0.0_f32, f32::max);
+    let threshold = CONVERGENCE_SHARE * best_overall;
+    let _ = writeln!(md, "## Ranking\n");
+    let _ = writeln!(
+        md,
+        "Ranked by best test accuracy; diverged runs last. *Epochs to {:.1}%*: the first epoch at \
+         which a run reached {:.0}% of the best accuracy any run reached (speed of convergence). \
+         *Stability*: whether the run's loss stayed finite and below the divergence threshold.\n",
+        100.0 * threshold,
+        100.0 * CONVERGENCE_SHARE
+    );
+    let _ = writeln!(
+        md,
+        "| rank | run | optimizer | best test acc (epoch) | final test acc | epochs to {:.1}% | stability | train img/s |",
+        100.0 * threshold
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
+    for (rank, run) in ranked(results).into_iter().enumerate() {
+        let percent = |v: Option<f32>| v.map_or("–".into(), |v| format!("{:.2}%", 100.0 * v));
+        let best = match (run.best_test_accuracy, run.best_epoch) {
+            (Some(acc), Some(epoch)) => format!("{:.2}% ({epoch})", 100.0 * acc),
+            _ => "–".into(),
+        };
+        let reached = run
+            .epochs
+            .iter()
+            .find(|e| best_overall > 0.0 && e.test_accuracy >= threshold)
+            .map_or("not reached".into(), |e| e.epoch.to_string());
+        let stability = match (run.diverged_at_step, run.diverged_loss) {
+            (Some(step), Some(loss)) => format!("diverged at step {step} (loss {loss:.3e})"),
+            (Some(step), None) => format!("diverged at step {step} (loss NaN/inf)"),
+            _ if run.status == "finished" => "stable".into(),
+            _ => "stopped early".into(),
+        };
+        let speed = if run.epochs.is_empty() {
+            "–".into()
+        } else {
+            let mean = run.epochs.iter().map(|e| e.images_per_second).sum::<f64>()
+                / run.epochs.len() as f64;
+            format!("{mean:.0}")
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {best} | {} | {reached} | {stability} | {speed} |",
+            rank + 1,
+            run.name,
+            run.optimizer,
+            percent(run.final_test_accuracy)
+        );
+    }
+    let _ = writeln!(md, "\n## Plots\n");
+    let _ = writeln!(md, "![Training loss per step](loss.png)\n");
+    let _ = writeln!(
+        md,
+        "Smoothed (moving average, weight 0.9); a cross marks where a run diverged.\n"
+    );
+    let _ = writeln!(md, "![Test accuracy per epoch](test_accuracy.png)\n");
+    let _ = writeln!(md, "![Learning rate per step](lr.png)\n");
+    let _ = writeln!(
+        md,
+        "## Files\n\n`config.toml` (the resolved configuration; `stepwise compare --config config.toml` \
+         repeats the experiment), `metrics.csv` (every step and epoch of every run), `results.json`, \
+         the plots as PNG and SVG, `checkpoint.safetensors` (`stepwise compare --resume` continues \
+         from it) and `log.txt`."
+    );
+    md
+}
+
+/// Runs that did not diverge by best accuracy (descending), then diverged ones, latest first.
+fn ranked(results: &Results) -> Vec<&RunResult> {
+    let mut runs: Vec<&RunResult> = results.runs.iter().collect();
+    runs.sort_by(|a, b| {
+        let key = |r: &RunResult| {
+            (
+                r.diverged_at_step.is_some(),
+                r.best_test_accuracy.unwrap_or(-1.0),
+            )
+        };
+        let (a_diverged, a_best) = key(a);
+        let (b_diverged, b_best) = key(b);
+        a_diverged
+            .cmp(&b_diverged)
+            .then(b.diverged_at_step.cmp(&a.diverged_at_step))
+            .then(b_best.total_cmp(&a_best))
+    });
+    runs
+}

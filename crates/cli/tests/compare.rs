@@ -1,0 +1,265 @@
+//! `stepwise compare` through the binary, on the CPU backend with the shipped sample: every output
+//! file read back, a refused output folder left untouched, and an experiment interrupted with
+//! Ctrl-C then resumed ending exactly as an uninterrupted one.
+
+#![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{stepwise, text};
+
+/// Three epochs of resnet8 on 64 images, two optimizers.
+const EXPERIMENT: &str = r#"
+description = "two optimizers, three tiny epochs"
+model = "resnet8"
+epochs = 3
+batch_size = 32
+train_images = 64
+test_images = 100
+
+[[runs]]
+name = "SGD"
+optimizer = "sgd"
+lr = 0.05
+momentum = 0.9
+
+[[runs]]
+name = "Adam"
+optimizer = "adam"
+"#;
+
+fn compare_args<'a>(config: &'a str, out: &'a str, data: &'a str) -> Vec<&'a str> {
+    vec![
+        "compare",
+        "--config",
+        config,
+        "--out",
+        out,
+        "--device",
+        "cpu",
+        "--data-dir",
+        data,
+    ]
+}
+
+fn setup(dir: &Path) -> (String, String) {
+    let config = dir.join("tiny.toml");
+    std::fs::write(&config, EXPERIMENT).expect("config");
+    let data = dir.join("no-data-here");
+    (config.display().to_string(), data.display().to_string())
+}
+
+fn results(out: &Path) -> serde_json::Value {
+    let json = std::fs::read_to_string(out.join("results.json")).expect("results.json");
+    serde_json::from_str(&json).expect("results.json parses")
+}
+
+#[test]
+fn compare_writes_every_output_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config, data) = setup(dir.path());
+    let out = dir.path().join("out");
+    let out_str = out.display().to_string();
+    let run = stepwise(&compare_args(&config, &out_str, &data));
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("shipped sample"), "{stderr}");
+    assert!(stderr.contains("report: "), "{stderr}");
+
+    let results = results(&out);
+    assert_eq!(results["epochs_completed"], 3);
+    assert_eq!(results["device"], "cpu");
+    let runs = results["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2);
+    for run in runs {
+        assert_eq!(run["status"], "finished");
+        assert_eq!(run["diverged_at_step"], serde_json::Value::Null);
+        assert_eq!(run["epochs"].as_array().expect("epochs").len(), 3);
+        assert_eq!(run["steps"], 6);
+    }
+    assert_eq!(runs[0]["hyperparameters"]["momentum"], 0.9);
+
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).expect("metrics.csv");
+    assert_eq!(csv.lines().count(), 1 + 2 * (6 + 3));
+    let toml = std::fs::read_to_string(out.join("config.toml")).expect("config.toml");
+    assert!(
+        toml.contains("name = \"SGD\"") && toml.contains("beta1 = 0.9"),
+        "{toml}"
+    );
+
+    let report = std::fs::read_to_string(out.join("report.md")).expect("report.md");
+    assert!(report.contains("| rank | run | optimizer |"), "{report}");
+    assert!(
+        report.contains("| SGD | sgd |") && report.contains("| Adam | adam |"),
+        "{report}"
+    );
+    assert!(report.contains("![Test accuracy per epoch](test_accuracy.png)"));
+    for plot in ["loss", "test_accuracy", "lr"] {
+        let png = image::open(out.join(format!("{plot}.png")))
+            .expect("png decodes")
+            .to_rgb8();
+        assert_eq!(png.dimensions(), (960, 540));
+        // Both runs' colours (category10 blue and orange) are drawn.
+        for colour in [[0x1f, 0x77, 0xb4], [0xff, 0x7f, 0x0e]] {
+            assert!(
+                png.pixels().any(|p| p.0 == colour),
+                "{plot}.png lacks colour {colour:?}"
+            );
+        }
+        let svg = std::fs::read_to_string(out.join(format!("{plot}.svg"))).expect("svg");
+        assert!(
+            svg.contains("SGD") && svg.contains("Adam"),
+            "{plot}.svg legend"
+        );
+    }
+    assert!(out.join("checkpoint.safetensors").is_file());
+
+    // A second experiment into the same folder is refused, and nothing there changes.
+    let before = std::fs::read(out.join("results.json")).expect("read");
+    let again = stepwise(&compare_args(&config, &out_str, &data));
+    assert_eq!(again.status.code(), Some(2));
+    let stderr = text(&again.stderr);
+    assert!(stderr.contains("holds another experiment"), "{stderr}");
+    assert!(
+        stderr.contains("--resume") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(out.join("results.json")).expect("read"),
+        before
+    );
+}
+
+#[test]
+fn bad_input_is_refused_with_a_reason() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out").display().to_string();
+    let unknown = stepwise(&["compare", "--preset", "nope", "--out", &out]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(text(&unknown.stderr).contains("unknown preset 'nope'"));
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "epochs = \"many\"").expect("write");
+    let bad = bad.display().to_string();
+    let malformed = stepwise(&[
+        "compare",
+        "--preset",
+        "seed-optimizers",
+        "--config",
+        &bad,
+        "--out",
+        &out,
+    ]);
+    assert_eq!(malformed.status.code(), Some(2));
+    assert!(
+        text(&malformed.stderr).contains("bad.toml"),
+        "{}",
+        text(&malformed.stderr)
+    );
+
+    let invalid = stepwise(&[
+        "compare",
+        "--preset",
+        "seed-optimizers",
+        "--quick",
+        "--epochs",
+        "0",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(invalid.status.code(), Some(2));
+    assert!(text(&invalid.stderr).contains("epochs must be at least 1"));
+
+    let nothing = stepwise(&["compare", "--resume", &out]);
+    assert_eq!(nothing.status.code(), Some(2));
+    assert!(text(&nothing.stderr).contains("no checkpoint.safetensors"));
+    assert!(
+        !Path::new(&out).exists(),
+        "nothing written for refused input"
+    );
+}
+
+#[test]
+fn an_interrupted_comparison_resumes_to_the_same_results() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config, data) = setup(dir.path());
+    let straight = dir.path().join("straight").display().to_string();
+    let five_epochs = |out| {
+        let mut args = compare_args(&config, out, &data);
+        args.extend(["--epochs", "5"]);
+        args
+    };
+    let run = stepwise(&five_epochs(&straight));
+    assert!(run.status.success(), "{}", text(&run.stderr));
+
+    // Interrupt once the first epoch's checkpoint exists.
+    let resumed = dir.path().join("resumed");
+    let resumed_str = resumed.display().to_string();
+    let child = Command::new(env!("CARGO_BIN_EXE_stepwise"))
+        .args(five_epochs(&resumed_str))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let started = Instant::now();
+    while !resumed.join("checkpoint.safetensors").exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no checkpoint in 5 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let output = child.wait_with_output().expect("wait");
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "a clean stop: {stderr}");
+    let stopped = results(&resumed);
+    let completed = stopped["epochs_completed"].as_u64().expect("count");
+    assert!(completed < 5, "stopped early (after {completed} epochs)");
+    assert!(
+        stderr.contains("--resume"),
+        "says how to continue: {stderr}"
+    );
+    assert!(
+        resumed.join("report.md").is_file(),
+        "report written on stop"
+    );
+
+    let again = stepwise(&[
+        "compare",
+        "--resume",
+        &resumed_str,
+        "--device",
+        "cpu",
+        "--data-dir",
+        &data,
+    ]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    let (a, b) = (results(Path::new(&straight)), results(&resumed));
+    for (x, y) in a["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .zip(b["runs"].as_array().expect("runs"))
+    {
+        for key in ["train_loss", "test_loss", "test_accuracy"] {
+            let values = |run: &serde_json::Value| -> Vec<f64> {
+                run["epochs"]
+                    .as_array()
+                    .expect("epochs")
+                    .iter()
+                    .map(|e| e[key].as_f64().expect("number"))
+                    .collect()
+            };
+            assert_eq!(values(x), values(y), "{}: {key}", x["name"]);
+        }
+    }
+}
