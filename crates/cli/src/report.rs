@@ -186,26 +186,23 @@ fn accuracy_plot<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     results: &Results,
 ) -> DrawResult<DB> {
-    let epochs = f64::from(results.epochs.max(1));
     let mut chart = ChartBuilder::on(area)
         .caption("Test accuracy per epoch", (FAMILY, 22))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(56)
-        .build_cartesian_2d(0.5..epochs + 0.5, 0.0..100.0)?;
+        .build_cartesian_2d(0..results.epochs.max(1) + 1, 0.0..100.0)?;
     chart
         .configure_mesh()
         .x_desc("epoch")
-        .x_labels(results.epochs.min(20) as usize + 1)
-        .x_label_formatter(&|v| format!("{v:.0}"))
         .y_desc("test accuracy (%)")
         .label_style((FAMILY, 14))
         .draw()?;
     for (r, run) in results.runs.iter().enumerate() {
-        let points: Vec<(f64, f64)> = run
+        let points: Vec<(u32, f64)> = run
             .epochs
             .iter()
-            .map(|e| (f64::from(e.epoch), 100.0 * f64::from(e.test_accuracy)))
+            .map(|e| (e.epoch, 100.0 * f64::from(e.test_accuracy)))
             .collect();
         chart
             .draw_series(LineSeries::new(points.clone(), color(r).stroke_width(2)))?

@@ -107,6 +107,9 @@ pub(crate) struct EpochTally {
     seconds: f64,
 }
 
+// One `Phase` exists per experiment, moved out and back each step: boxing would only add
+// allocations.
+#[allow(clippy::large_enum_variant)]
 enum Phase {
     /// Training on batch `batch` of the epoch, run `run` next.
     Train {
@@ -117,6 +120,7 @@ enum Phase {
     /// Evaluating run `run` on the test images.
     Eval {
         run: usize,
+        /// The run's model in evaluation mode.
         model: ResNet,
         batches: Batches<Arc<Images>>,
         /// Summed loss and correct count so far, on the device.
@@ -511,7 +515,7 @@ impl Experiment {
         let loss = self.loss.forward(logits.clone(), labels.clone());
         let correct = correct(logits.inner(), labels.clone().inner());
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        let detailed = t % metrics_every == 0 || t == 1;
+        let detailed = t.is_multiple_of(metrics_every) || t == 1;
         let mut update = Update {
             stepper: &run.stepper,
             lr,

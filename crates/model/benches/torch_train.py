@@ -95,22 +95,40 @@ def main():
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     images = torch.randn(32, 3, 32, 32, device=device)
     labels = torch.randint(0, 10, (32,), device=device)
-    elapsed = 0.0
+    # Where a step's time goes, each phase ended by a synchronisation (as in throughput.rs).
+    def sync():
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    phases = ["data + upload", "forward + loss", "backward", "optimizer step"]
+    spent = [0.0] * 4
+    host_images, host_labels = images.cpu(), labels.cpu()
     for step in range(steps + 3):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        started = time.perf_counter()
+        sync()
+        marks = [time.perf_counter()]
+        batch = host_images.to(device), host_labels.to(device)
+        sync()
+        marks.append(time.perf_counter())
         optimizer.zero_grad(set_to_none=True)
-        F.cross_entropy(model(images), labels).backward()
+        loss = F.cross_entropy(model(batch[0]), batch[1])
+        sync()
+        marks.append(time.perf_counter())
+        loss.backward()
+        sync()
+        marks.append(time.perf_counter())
         optimizer.step()
-        if device == "cuda":
-            torch.cuda.synchronize()
+        sync()
+        marks.append(time.perf_counter())
         if step >= 3:
-            elapsed += time.perf_counter() - started
+            for i in range(4):
+                spent[i] += marks[i + 1] - marks[i]
+    elapsed = sum(spent)
     params = sum(p.numel() for p in model.parameters())
     print(f"torch {torch.__version__} {arch} ({params:,} parameters) on {device}, "
           f"{torch.get_num_threads()} threads: {steps / elapsed:.3f} steps/s = "
           f"{32 * steps / elapsed:.1f} images/s (batch 32, Adam)")
+    for phase, seconds in zip(phases, spent):
+        print(f"  {phase:<15} {1e3 * seconds / steps:>9.1f} ms/step  {100 * seconds / elapsed:>5.1f}%")
 
 
 if __name__ == "__main__":
