@@ -100,6 +100,16 @@ fn plot<DB: DrawingBackend>(
     area.present().map_err(&fail)
 }
 
+/// The end of a per-step x axis: the longest run's step count.
+fn step_axis_end(histories: &[RunHistory]) -> f64 {
+    histories
+        .iter()
+        .map(|h| h.steps.len())
+        .max()
+        .unwrap_or(1)
+        .max(2) as f64
+}
+
 type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
 fn loss_plot<DB: DrawingBackend>(
@@ -107,12 +117,7 @@ fn loss_plot<DB: DrawingBackend>(
     results: &Results,
     histories: &[RunHistory],
 ) -> DrawResult<DB> {
-    let steps = histories
-        .iter()
-        .map(|h| h.steps.len())
-        .max()
-        .unwrap_or(1)
-        .max(2) as f64;
+    let steps = step_axis_end(histories);
     // The top is set by the runs' starting losses, so that a diverging run does not flatten the
     // others; where it leaves the plot is marked.
     let top = histories
@@ -154,9 +159,7 @@ fn loss_plot<DB: DrawingBackend>(
         chart
             .draw_series(LineSeries::new(clipped, color(r).stroke_width(2)))?
             .label(run.name.as_str())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 16, y)], color(r).stroke_width(2))
-            });
+            .legend(legend_mark(r));
         if let Some(step) = run.diverged_at_step {
             chart.draw_series(std::iter::once(Cross::new(
                 (step as f64, f64::from(top)),
@@ -207,9 +210,7 @@ fn accuracy_plot<DB: DrawingBackend>(
         chart
             .draw_series(LineSeries::new(points.clone(), color(r).stroke_width(2)))?
             .label(run.name.as_str())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 16, y)], color(r).stroke_width(2))
-            });
+            .legend(legend_mark(r));
         chart.draw_series(
             points
                 .into_iter()
@@ -224,12 +225,7 @@ fn lr_plot<DB: DrawingBackend>(
     results: &Results,
     histories: &[RunHistory],
 ) -> DrawResult<DB> {
-    let steps = histories
-        .iter()
-        .map(|h| h.steps.len())
-        .max()
-        .unwrap_or(1)
-        .max(2) as f64;
+    let steps = step_axis_end(histories);
     let lrs = histories
         .iter()
         .flat_map(|h| h.steps.iter().map(|s| s.lr))
@@ -261,11 +257,14 @@ fn lr_plot<DB: DrawingBackend>(
         chart
             .draw_series(LineSeries::new(points, color(r).stroke_width(2)))?
             .label(run.name.as_str())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 16, y)], color(r).stroke_width(2))
-            });
+            .legend(legend_mark(r));
     }
     legend(&mut chart)
+}
+
+/// A run's mark in the legend: a short line in its colour.
+fn legend_mark(run: usize) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color(run).stroke_width(2))
 }
 
 fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(

@@ -3,9 +3,10 @@
 
 #![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
 
-use std::path::Path;
+mod support;
 
-use stepwise_engine::{Compute, Experiment, Layers, StepMetrics};
+use stepwise_engine::{Compute, Experiment, StepMetrics};
+use support::{config_from, sample};
 
 fn steps(compute: Compute) -> Vec<Vec<StepMetrics>> {
     let text = r#"
@@ -28,15 +29,7 @@ lr = 0.05
 momentum = 0.9
 nesterov = true
 "#;
-    let config = Layers {
-        file: Some(("gpu.toml".into(), text.into())),
-        ..Layers::default()
-    }
-    .resolve()
-    .expect("valid");
-    let data =
-        stepwise_data::load_or_sample(Path::new("/nonexistent/stepwise-test")).expect("sample");
-    let mut experiment = Experiment::new(config, data, compute).expect("experiment");
+    let mut experiment = Experiment::new(config_from(text), sample(), compute).expect("experiment");
     while !experiment.is_finished() {
         pollster::block_on(experiment.advance()).expect("advance");
     }

@@ -4,25 +4,20 @@
 
 #![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
 
-use std::path::Path;
+mod support;
 
 use stepwise_engine::output::{self, Results};
 use stepwise_engine::{
     Compute, Event, Experiment, ExperimentConfig, Layers, RunStatus, checkpoint,
 };
+use support::{config_from, sample};
 
 /// Two epochs of resnet8 on 96 sample images: small enough for a debug build on two cores.
 fn config(runs: &str, epochs: u32) -> ExperimentConfig {
-    let text = format!(
+    config_from(&format!(
         "model = \"resnet8\"\nepochs = {epochs}\nbatch_size = 32\ntrain_images = 96\n\
          test_images = 100\nseed = 5\nmetrics_every = 2\n{runs}"
-    );
-    Layers {
-        file: Some(("test.toml".into(), text)),
-        ..Layers::default()
-    }
-    .resolve()
-    .expect("valid configuration")
+    ))
 }
 
 const TWO_RUNS: &str = r#"
@@ -38,8 +33,11 @@ lr = 0.05
 momentum = 0.9
 "#;
 
-fn sample() -> stepwise_data::Cifar10 {
-    stepwise_data::load_or_sample(Path::new("/nonexistent/stepwise-test")).expect("sample")
+/// The app drives an experiment from a thread of its own.
+#[test]
+fn an_experiment_can_move_to_another_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Experiment>();
 }
 
 /// Advances until finished (or `stop_after_epochs` epochs), returning every event.
