@@ -220,23 +220,18 @@ impl Experiment {
         compute: Compute,
     ) -> Result<Vec<Run>, EngineError> {
         let device = compute.device().autodiff();
-        let model = ResNet::new(
-            &config.model.config(stepwise_data::CLASSES.len()),
-            config.seed,
-            &device,
-        )?;
-        Ok(config
+        let architecture = config.model.config(stepwise_data::CLASSES.len());
+        // A model built per run from the same seed: the same weights, in buffers and batch-norm
+        // statistics of its own (a cloned module would share its running statistics, which burn
+        // keeps behind a shared lock, and the fused step writes weights in place).
+        config
             .runs
             .iter()
             .map(|run| {
-                Run::new(
-                    compute,
-                    run.optimizer,
-                    // A copy per run: the fused step writes weights in place.
-                    model.clone().fork(&device),
-                )
+                let model = ResNet::new(&architecture, config.seed, &device)?;
+                Ok(Run::new(compute, run.optimizer, model))
             })
-            .collect())
+            .collect()
     }
 
     /// The configuration.

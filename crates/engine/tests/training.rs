@@ -142,6 +142,39 @@ fn runs_share_initial_weights_and_batches_and_report_every_metric() {
     assert_eq!(&again, experiment.config());
 }
 
+/// A run's results do not depend on the other runs beside it: weights, optimizer state and batch
+/// norm's running statistics are its own.
+#[test]
+fn runs_are_independent_of_each_other() {
+    let alone = r#"
+[[runs]]
+name = "adam"
+optimizer = "adam"
+lr = 0.001
+"#;
+    let beside = format!("{alone}\n[[runs]]\nname = \"wild\"\noptimizer = \"sgd\"\nlr = 0.5\n");
+    let mut results = Vec::new();
+    for runs in [alone.to_string(), beside] {
+        let mut experiment =
+            Experiment::new(config(&runs, 2), sample(), Compute::Cpu).expect("new");
+        drive(&mut experiment, None);
+        results.push(experiment.history(0).expect("adam").clone());
+    }
+    let (a, b) = (&results[0], &results[1]);
+    assert_eq!(a.steps, b.steps, "every step's metrics");
+    let figures = |h: &stepwise_engine::RunHistory| -> Vec<[f32; 4]> {
+        h.epochs
+            .iter()
+            .map(|e| [e.train_loss, e.train_accuracy, e.test_loss, e.test_accuracy])
+            .collect()
+    };
+    assert_eq!(
+        figures(a),
+        figures(b),
+        "every epoch's losses and accuracies"
+    );
+}
+
 #[test]
 fn a_diverging_run_stops_alone() {
     let runs = r#"

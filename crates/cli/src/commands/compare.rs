@@ -112,7 +112,7 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
             let dir = args
                 .out
                 .clone()
-                .unwrap_or_else(|| default_out(args, &config.quick));
+                .unwrap_or_else(|| default_out(args, config.quick));
             prepare_out(&dir, args.force)?;
             (dir, Some(config))
         }
@@ -204,9 +204,9 @@ impl CompareArgs {
     }
 }
 
-fn default_out(args: &CompareArgs, quick: &bool) -> PathBuf {
+fn default_out(args: &CompareArgs, quick: bool) -> PathBuf {
     let name = match (&args.preset, &args.config) {
-        (Some(preset), _) if *quick => format!("{preset}-quick"),
+        (Some(preset), _) if quick => format!("{preset}-quick"),
         (Some(preset), _) => preset.clone(),
         (None, Some(file)) => file
             .file_stem()
