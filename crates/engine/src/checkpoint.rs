@@ -49,12 +49,14 @@ struct RunMetadata {
 /// One tensor on its way to the file.
 struct Entry {
     name: String,
+    dtype: Dtype,
     shape: Vec<usize>,
     bytes: Vec<u8>,
 }
 
 impl Entry {
-    fn f32(name: String, data: &TensorData) -> Result<Self, String> {
+    /// `data` as f32, stored with `shape` (the tensor's own; `data` may be flattened).
+    fn f32(name: String, shape: Vec<usize>, data: &TensorData) -> Result<Self, String> {
         let values = data
             .clone()
             .convert::<f32>()
@@ -62,7 +64,8 @@ impl Entry {
             .map_err(|err| format!("{name}: {err:?}"))?;
         Ok(Self {
             name,
-            shape: data.shape().to_vec(),
+            dtype: Dtype::F32,
+            shape,
             bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
         })
     }
@@ -107,17 +110,20 @@ impl Experiment {
                 model.visit(&mut tensors);
                 for (k, (shape, tensor)) in tensors.0.into_iter().enumerate() {
                     let data = host(tensor).await.map_err(&fail)?;
-                    let mut entry =
-                        Entry::f32(format!("run{r}.model.{k}"), &data).map_err(&fail)?;
-                    entry.shape = shape;
-                    entries.push(entry);
+                    entries.push(
+                        Entry::f32(format!("run{r}.model.{k}"), shape, &data).map_err(&fail)?,
+                    );
                 }
                 for (k, state) in run.states.iter().enumerate() {
                     for (buffer, tensor) in state.iter().flat_map(|s| &s.buffers) {
                         let data = host(tensor.clone()).await.map_err(&fail)?;
                         entries.push(
-                            Entry::f32(format!("run{r}.state.{k}.{buffer}"), &data)
-                                .map_err(&fail)?,
+                            Entry::f32(
+                                format!("run{r}.state.{k}.{buffer}"),
+                                data.shape().to_vec(),
+                                &data,
+                            )
+                            .map_err(&fail)?,
                         );
                     }
                 }
@@ -131,6 +137,7 @@ impl Experiment {
                 .collect();
             entries.push(Entry {
                 name: format!("run{r}.steps"),
+                dtype: Dtype::F64,
                 shape: vec![run.history.steps.len(), crate::STEP_COLUMNS.len()],
                 bytes: rows,
             });
@@ -150,12 +157,7 @@ impl Experiment {
         let views = entries
             .iter()
             .map(|entry| {
-                let dtype = if entry.name.ends_with(".steps") {
-                    Dtype::F64
-                } else {
-                    Dtype::F32
-                };
-                TensorView::new(dtype, entry.shape.clone(), &entry.bytes)
+                TensorView::new(entry.dtype, entry.shape.clone(), &entry.bytes)
                     .map(|view| (entry.name.clone(), view))
                     .map_err(|err| fail(format!("{}: {err}", entry.name)))
             })
