@@ -227,10 +227,17 @@ fn restore_run(
     let rows = tensors
         .tensor(&format!("run{r}.steps"))
         .map_err(|err| format!("run{r}.steps: {err}"))?;
+    if rows.shape().get(1) != Some(&crate::STEP_COLUMNS.len()) {
+        return Err(format!(
+            "run{r}.steps has shape {:?}; this version records {} metrics per step",
+            rows.shape(),
+            crate::STEP_COLUMNS.len()
+        ));
+    }
     run.history.steps = f64_values(rows.data())
         .chunks_exact(crate::STEP_COLUMNS.len())
         .map(|row| {
-            let mut fixed = [0.0; 12];
+            let mut fixed = [0.0; crate::STEP_COLUMNS.len()];
             fixed.copy_from_slice(row);
             StepMetrics::from_row(fixed)
         })

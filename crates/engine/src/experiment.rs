@@ -541,6 +541,7 @@ impl Experiment {
             lr,
             grad_norm: measured.as_ref().map(|m| m.grad_norm),
             update_ratio: measured.as_ref().map(|m| m.update_ratio),
+            weight_norm: measured.as_ref().map(|m| m.weight_norm),
             step_size: measured.and_then(|m| m.step_size),
             bounds: scalars.bounds(),
             rectification: scalars.rectification(),

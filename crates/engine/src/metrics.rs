@@ -28,6 +28,8 @@ pub struct StepMetrics {
     pub grad_norm: Option<f32>,
     /// ‖Δθ‖ / ‖θ‖ over all parameters: how far the step moved the weights, relatively.
     pub update_ratio: Option<f32>,
+    /// ‖θ‖ over all parameters before the step: what weight decay shrinks.
+    pub weight_norm: Option<f32>,
     /// The per-element learning rate the optimizer applied (see
     /// `stepwise_optim::StepScalars::step_size`): exact minimum and maximum, median of a strided
     /// sample of at most [`STEP_SIZE_SAMPLE`](crate::STEP_SIZE_SAMPLE) elements.
@@ -39,13 +41,14 @@ pub struct StepMetrics {
 }
 
 /// Column names of [`StepMetrics::to_row`], as in `metrics.csv`.
-pub const STEP_COLUMNS: [&str; 12] = [
+pub const STEP_COLUMNS: [&str; 13] = [
     "step",
     "epoch",
     "loss",
     "lr",
     "grad_norm",
     "update_ratio",
+    "weight_norm",
     "step_size_min",
     "step_size_median",
     "step_size_max",
@@ -56,7 +59,7 @@ pub const STEP_COLUMNS: [&str; 12] = [
 
 impl StepMetrics {
     /// The metrics as numbers in [`STEP_COLUMNS`] order; NaN where a metric was not measured.
-    pub fn to_row(&self) -> [f64; 12] {
+    pub fn to_row(&self) -> [f64; STEP_COLUMNS.len()] {
         let opt = |v: Option<f32>| v.map_or(f64::NAN, f64::from);
         [
             self.step as f64,
@@ -65,6 +68,7 @@ impl StepMetrics {
             self.lr,
             opt(self.grad_norm),
             opt(self.update_ratio),
+            opt(self.weight_norm),
             opt(self.step_size.map(|s| s.min)),
             opt(self.step_size.map(|s| s.median)),
             opt(self.step_size.map(|s| s.max)),
@@ -75,13 +79,13 @@ impl StepMetrics {
     }
 
     /// The inverse of [`to_row`](Self::to_row).
-    pub fn from_row(row: [f64; 12]) -> Self {
+    pub fn from_row(row: [f64; STEP_COLUMNS.len()]) -> Self {
         let opt = |v: f64| (!v.is_nan()).then_some(v as f32);
-        let step_size = match (opt(row[6]), opt(row[7]), opt(row[8])) {
+        let step_size = match (opt(row[7]), opt(row[8]), opt(row[9])) {
             (Some(min), Some(median), Some(max)) => Some(Spread { min, median, max }),
             _ => None,
         };
-        let bounds = opt(row[9]).zip(opt(row[10]));
+        let bounds = opt(row[10]).zip(opt(row[11]));
         Self {
             step: row[0] as u64,
             epoch: row[1] as u32,
@@ -89,9 +93,10 @@ impl StepMetrics {
             lr: row[3],
             grad_norm: opt(row[4]),
             update_ratio: opt(row[5]),
+            weight_norm: opt(row[6]),
             step_size,
             bounds,
-            rectification: opt(row[11]),
+            rectification: opt(row[12]),
         }
     }
 }

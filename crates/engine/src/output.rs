@@ -10,7 +10,7 @@ use stepwise_data::Source;
 use stepwise_model::Arch;
 use stepwise_optim::{OptimizerKind, OptimizerSpec};
 
-use crate::metrics::{EpochMetrics, RunStatus, STEP_COLUMNS};
+use crate::metrics::{EpochMetrics, RunHistory, RunStatus, STEP_COLUMNS, StepMetrics};
 use crate::{Compute, EngineError, Experiment};
 
 /// The resolved configuration.
@@ -163,6 +163,90 @@ impl Results {
         serde_json::from_str(&text)
             .map_err(|err| io(std::io::Error::new(std::io::ErrorKind::InvalidData, err)))
     }
+}
+
+/// A results folder read back: the summary, and each run's history in configuration order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recorded {
+    /// `results.json`.
+    pub results: Results,
+    /// Every run's steps (from `metrics.csv`) and epochs, in the order of `results.runs`.
+    pub histories: Vec<RunHistory>,
+}
+
+impl RunResult {
+    /// How the run stands, as the engine reports it.
+    pub fn run_status(&self) -> RunStatus {
+        match (self.status.as_str(), self.diverged_at_step) {
+            ("diverged", Some(step)) => RunStatus::Diverged {
+                step,
+                loss: self.diverged_loss.unwrap_or(f32::NAN),
+            },
+            ("finished", _) => RunStatus::Finished,
+            _ => RunStatus::Training,
+        }
+    }
+}
+
+/// Reads a folder written by [`write`]: `results.json`, and the step rows of `metrics.csv`.
+///
+/// # Errors
+/// [`EngineError::Io`] naming the file: missing or unreadable (the system's error kind), or not
+/// what Stepwise writes (`InvalidData`, with the line and column at fault).
+pub fn read(dir: &Path) -> Result<Recorded, EngineError> {
+    let results = Results::read(&dir.join(RESULTS_FILE))?;
+    let path = dir.join(METRICS_FILE);
+    let invalid = |message: String| EngineError::Io {
+        path: path.clone(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, message),
+    };
+    let mut reader = csv::Reader::from_path(&path).map_err(|err| match err.into_kind() {
+        csv::ErrorKind::Io(source) => EngineError::Io {
+            path: path.clone(),
+            source,
+        },
+        other => invalid(format!("{other:?}")),
+    })?;
+    let mut histories: Vec<RunHistory> = results
+        .runs
+        .iter()
+        .map(|run| RunHistory {
+            steps: Vec::new(),
+            epochs: run.epochs.clone(),
+        })
+        .collect();
+    for (index, record) in reader.records().enumerate() {
+        // Line 1 is the header.
+        let line = index + 2;
+        let record = record.map_err(|err| invalid(format!("line {line}: {err}")))?;
+        if record.get(1) != Some("step") {
+            continue;
+        }
+        let name = record.get(0).unwrap_or_default();
+        let run = results
+            .runs
+            .iter()
+            .position(|run| run.name == name)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "line {line}: run {name:?} is not in {RESULTS_FILE}"
+                ))
+            })?;
+        let mut row = [f64::NAN; STEP_COLUMNS.len()];
+        for (column, value) in row.iter_mut().enumerate() {
+            let field = record.get(column + 2).unwrap_or_default();
+            if !field.is_empty() {
+                *value = field.parse().map_err(|_| {
+                    invalid(format!(
+                        "line {line}: {} is {field:?}, not a number",
+                        STEP_COLUMNS[column]
+                    ))
+                })?;
+            }
+        }
+        histories[run].steps.push(StepMetrics::from_row(row));
+    }
+    Ok(Recorded { results, histories })
 }
 
 /// Writes `config.toml`, `metrics.csv` and `results.json` of `experiment` into `dir`.

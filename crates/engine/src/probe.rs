@@ -78,6 +78,7 @@ impl Probes {
 pub(crate) struct Measured {
     pub grad_norm: f32,
     pub update_ratio: f32,
+    pub weight_norm: f32,
     pub step_size: Option<Spread>,
 }
 
@@ -95,7 +96,8 @@ impl ProbeLayout {
         }
         let sum = |g: &[f32]| g.iter().map(|&v| f64::from(v)).sum::<f64>();
         let grad_norm = sum(groups[0]).sqrt() as f32;
-        let update_ratio = (sum(groups[1]).sqrt() / sum(groups[2]).sqrt()) as f32;
+        let weight_norm = sum(groups[2]).sqrt();
+        let update_ratio = (sum(groups[1]).sqrt() / weight_norm) as f32;
         let step_size = if scalars.second_moment_buffer().is_some() {
             let v_max = groups[4].iter().copied().fold(f32::NEG_INFINITY, nan_max);
             let v_min = groups[3].iter().copied().fold(f32::INFINITY, nan_min);
@@ -117,6 +119,7 @@ impl ProbeLayout {
         Measured {
             grad_norm,
             update_ratio,
+            weight_norm: weight_norm as f32,
             step_size,
         }
     }

@@ -92,6 +92,10 @@ fn runs_share_initial_weights_and_batches_and_report_every_metric() {
     assert!(grad_norm.is_finite() && grad_norm > 0.0);
     let ratio = first.update_ratio.expect("measured");
     assert!(ratio > 0.0 && ratio < 0.1, "update/weight ratio {ratio}");
+    // Both runs start from the same weights, so their first weight norms agree exactly.
+    let weight_norm = first.weight_norm.expect("measured");
+    assert!(weight_norm > 1.0, "‖θ‖ {weight_norm}");
+    assert_eq!(sgd.steps[0].weight_norm, Some(weight_norm));
     let spread = first.step_size.expect("Adam has a per-element step size");
     assert!(
         spread.min <= spread.median && spread.median <= spread.max,
@@ -132,6 +136,21 @@ fn runs_share_initial_weights_and_batches_and_report_every_metric() {
         "header, 6 steps and 2 epochs per run"
     );
     assert!(rows[1].starts_with("adam,step,1,1,"), "{}", rows[1]);
+    // The folder reads back as it was recorded (the app opens finished folders this way).
+    let recorded = output::read(dir.path()).expect("folder reads back");
+    assert_eq!(recorded.results, results);
+    for (r, history) in recorded.histories.iter().enumerate() {
+        assert_eq!(Some(history), experiment.history(r), "run {r}");
+    }
+    assert_eq!(recorded.results.runs[0].run_status(), RunStatus::Finished);
+    let damaged = csv.replacen(rows[1], &rows[1].replacen(",1,1,", ",1,1,abc", 1), 1);
+    std::fs::write(dir.path().join(output::METRICS_FILE), damaged).expect("write");
+    let err = output::read(dir.path()).expect_err("a damaged metrics.csv is refused");
+    let message = err.to_string();
+    assert!(
+        message.contains("metrics.csv") && message.contains("line 2: loss is \"abc"),
+        "{message}"
+    );
     let config_text = std::fs::read_to_string(dir.path().join(output::CONFIG_FILE)).expect("toml");
     let again = Layers {
         file: Some(("config.toml".into(), config_text)),

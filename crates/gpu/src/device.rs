@@ -31,6 +31,27 @@ pub struct AdapterSummary {
     pub driver: String,
 }
 
+impl AdapterSummary {
+    /// What `adapter` says of itself.
+    pub fn of(adapter: &wgpu::Adapter) -> Self {
+        let info = adapter.get_info();
+        Self {
+            name: info.name,
+            backend: format!("{:?}", info.backend).to_lowercase(),
+            device_type: format!("{:?}", info.device_type).to_lowercase(),
+            driver: format!("{} {}", info.driver, info.driver_info)
+                .trim()
+                .to_string(),
+        }
+    }
+
+    /// Whether the adapter renders on the CPU (lavapipe, SwiftShader, WARP): slower for training
+    /// than burn's CPU backend.
+    pub fn is_software(&self) -> bool {
+        self.device_type == "cpu"
+    }
+}
+
 impl fmt::Display for AdapterSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({}, {}", self.name, self.backend, self.device_type)?;
@@ -116,15 +137,7 @@ impl Gpu {
                     detail: err.to_string(),
                 })?,
         };
-        let info = adapter.get_info();
-        let summary = AdapterSummary {
-            name: info.name,
-            backend: format!("{:?}", info.backend).to_lowercase(),
-            device_type: format!("{:?}", info.device_type).to_lowercase(),
-            driver: format!("{} {}", info.driver, info.driver_info)
-                .trim()
-                .to_string(),
-        };
+        let summary = AdapterSummary::of(&adapter);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("stepwise"),
@@ -141,6 +154,16 @@ impl Gpu {
             queue,
             adapter: summary,
         })
+    }
+
+    /// A device someone else created (burn's runtime, or the app's renderer), to run this crate's
+    /// kernels beside their work on the same queue.
+    pub fn adopt(adapter: &wgpu::Adapter, device: wgpu::Device, queue: wgpu::Queue) -> Self {
+        Self {
+            device,
+            queue,
+            adapter: AdapterSummary::of(adapter),
+        }
     }
 
     /// [`Gpu::new`], blocking the calling thread (native only; the web awaits `new`).

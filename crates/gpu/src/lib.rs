@@ -22,7 +22,7 @@ mod fused;
 mod kernels;
 mod landscape;
 
-pub use basin::{BasinGrid, BasinMap, Compute, DIVERGED};
+pub use basin::{BasinGrid, BasinMap, Compute, DIVERGED, loss_colours};
 pub use burn_optim::{FusedOptimizer, FusedStepOps, ReferenceOptimizer, ScalarBlock, TensorState};
 pub use device::{AdapterSummary, Gpu, GpuError};
 pub use fused::{FusedStepper, kernel_for};

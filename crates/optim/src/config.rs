@@ -190,26 +190,32 @@ impl OptimizerSpec {
 
     /// The names of the hyperparameters this spec sets.
     pub fn set_hyperparameters(&self) -> Vec<&'static str> {
-        let set = [
-            ("lr", self.lr.is_some()),
-            ("momentum", self.momentum.is_some()),
-            ("dampening", self.dampening.is_some()),
-            ("nesterov", self.nesterov.is_some()),
-            ("weight_decay", self.weight_decay.is_some()),
-            ("beta1", self.beta1.is_some()),
-            ("beta2", self.beta2.is_some()),
-            ("eps", self.eps.is_some()),
-            ("amsgrad", self.amsgrad.is_some()),
-            ("final_lr", self.final_lr.is_some()),
-            ("gamma", self.gamma.is_some()),
+        self.clone()
+            .hyperparameters_mut()
+            .into_iter()
+            .filter_map(|(name, slot)| slot.is_set().then_some(name))
+            .collect()
+    }
+
+    /// Every hyperparameter slot by its name, for editors that work by name (the app's sliders).
+    pub fn hyperparameters_mut(&mut self) -> [(&'static str, Slot<'_>); 12] {
+        [
+            ("lr", Slot::Number(&mut self.lr)),
+            ("momentum", Slot::Number(&mut self.momentum)),
+            ("dampening", Slot::Number(&mut self.dampening)),
+            ("nesterov", Slot::Flag(&mut self.nesterov)),
+            ("weight_decay", Slot::Number(&mut self.weight_decay)),
+            ("beta1", Slot::Number(&mut self.beta1)),
+            ("beta2", Slot::Number(&mut self.beta2)),
+            ("eps", Slot::Number(&mut self.eps)),
+            ("amsgrad", Slot::Flag(&mut self.amsgrad)),
+            ("final_lr", Slot::Number(&mut self.final_lr)),
+            ("gamma", Slot::Number(&mut self.gamma)),
             (
                 "decoupled_weight_decay",
-                self.decoupled_weight_decay.is_some(),
+                Slot::Flag(&mut self.decoupled_weight_decay),
             ),
-        ];
-        set.into_iter()
-            .filter_map(|(name, is_set)| is_set.then_some(name))
-            .collect()
+        ]
     }
 
     /// Fills in the optimizer's reference defaults and validates the result.
@@ -283,6 +289,25 @@ impl OptimizerSpec {
             eps: self.eps.unwrap_or(d.eps),
             weight_decay: self.weight_decay.unwrap_or(d.weight_decay),
             amsbound: self.amsgrad.unwrap_or(d.amsbound),
+        }
+    }
+}
+
+/// One hyperparameter of an [`OptimizerSpec`], unset (`None`) meaning the optimizer's default.
+#[derive(Debug)]
+pub enum Slot<'a> {
+    /// A real number (learning rate, betas, decay...).
+    Number(&'a mut Option<f64>),
+    /// A switch (Nesterov, AMSGrad/AMSBound, decoupled decay).
+    Flag(&'a mut Option<bool>),
+}
+
+impl Slot<'_> {
+    /// Whether the spec sets it.
+    pub const fn is_set(&self) -> bool {
+        match self {
+            Self::Number(value) => value.is_some(),
+            Self::Flag(value) => value.is_some(),
         }
     }
 }

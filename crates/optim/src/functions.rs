@@ -47,6 +47,41 @@ impl TestFunction {
         }
     }
 
+    /// The region worth looking at, as ((x min, x max), (y min, y max)): the minimum and the
+    /// features around it (Rosenbrock's valley, Beale's ridges, a few of Rastrigin's minima).
+    pub const fn region(self) -> ((f32, f32), (f32, f32)) {
+        match self {
+            Self::Rosenbrock => ((-2.0, 2.0), (-1.0, 3.0)),
+            Self::Beale => ((-4.5, 4.5), (-4.5, 4.5)),
+            Self::Rastrigin => ((-5.12, 5.12), (-5.12, 5.12)),
+            Self::Saddle => ((-2.0, 2.0), (-2.0, 2.0)),
+            Self::Quadratic => ((-2.0, 2.0), (-1.0, 1.0)),
+        }
+    }
+
+    /// A start point that shows the function's difficulty: the far end of Rosenbrock's valley,
+    /// a plateau of Beale's, among Rastrigin's local minima, just off the saddle's ridge, and the
+    /// steep side of the quadratic.
+    pub const fn classic_start(self) -> [f32; 2] {
+        match self {
+            Self::Rosenbrock => [-1.5, 2.0],
+            Self::Beale => [-1.0, 1.5],
+            Self::Rastrigin => [3.3, -2.6],
+            Self::Saddle => [1.5, 0.01],
+            Self::Quadratic => [-1.8, 0.8],
+        }
+    }
+
+    /// The global minimum, where there is one.
+    pub const fn minimum(self) -> Option<[f32; 2]> {
+        match self {
+            Self::Rosenbrock => Some([1.0, 1.0]),
+            Self::Beale => Some([3.0, 0.5]),
+            Self::Rastrigin | Self::Quadratic => Some([0.0, 0.0]),
+            Self::Saddle => None,
+        }
+    }
+
     /// The function's value at (x, y).
     pub fn value(self, x: f32, y: f32) -> f32 {
         match self {
@@ -145,5 +180,18 @@ mod tests {
         assert_eq!(TestFunction::Rastrigin.value(0.0, 0.0), 0.0);
         assert_eq!(TestFunction::Quadratic.value(0.0, 0.0), 0.0);
         assert_eq!(TestFunction::Saddle.gradient(0.0, 0.0), [0.0, 0.0]);
+    }
+
+    #[test]
+    fn minima_and_classic_starts_lie_in_the_region_shown() {
+        for function in TestFunction::ALL {
+            let ((x0, x1), (y0, y1)) = function.region();
+            let inside = |[x, y]: [f32; 2]| (x0..=x1).contains(&x) && (y0..=y1).contains(&y);
+            assert!(inside(function.classic_start()), "{function}");
+            if let Some(minimum) = function.minimum() {
+                assert!(inside(minimum), "{function}");
+                assert_eq!(function.value(minimum[0], minimum[1]), 0.0, "{function}");
+            }
+        }
     }
 }

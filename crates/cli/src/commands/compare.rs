@@ -249,7 +249,7 @@ fn choose_compute(choice: DeviceChoice) -> Result<Compute, Error> {
             Ok(Compute::Gpu)
         }
         DeviceChoice::Auto => match stepwise_gpu::Gpu::new_blocking() {
-            Ok(gpu) if gpu.adapter.device_type != "cpu" => {
+            Ok(gpu) if !gpu.adapter.is_software() => {
                 eprintln!("GPU: {}", gpu.adapter);
                 Ok(Compute::Gpu)
             }

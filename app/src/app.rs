@@ -1,0 +1,115 @@
+//! The app: a tab bar over the three views, the GPU they share, and the settings that persist.
+
+use serde::{Deserialize, Serialize};
+use stepwise_gpu::Gpu;
+
+use crate::experiment::ExperimentView;
+use crate::teaching::TeachingView;
+
+/// The three views.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+pub enum View {
+    /// Runs trained side by side, live.
+    #[default]
+    Experiment,
+    /// What each optimizer did inside.
+    Internals,
+    /// Optimizers on 2-D test functions.
+    Teaching,
+}
+
+/// The Stepwise app.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StepwiseApp {
+    /// The view on screen.
+    pub view: View,
+    /// The experiment view (the internals view draws the same runs).
+    pub experiment: ExperimentView,
+    /// The teaching view.
+    pub teaching: TeachingView,
+    /// The GPU shared by drawing, training and the teaching view's maps; `None` when there is none.
+    #[serde(skip)]
+    gpu: Option<Gpu>,
+    /// What the app runs on, for the status bar.
+    #[serde(skip)]
+    gpu_note: String,
+}
+
+impl StepwiseApp {
+    /// The app with default settings on `gpu` (if any), showing `view`.
+    pub fn new(gpu: Option<Gpu>, view: View) -> Self {
+        let mut app = Self::default();
+        app.set_gpu(gpu);
+        app.view = view;
+        app
+    }
+
+    /// The app as it was left (eframe's storage), on `gpu`.
+    pub fn restored(cc: &eframe::CreationContext<'_>, gpu: Option<Gpu>) -> Self {
+        let mut app: Self = cc
+            .storage
+            .and_then(|storage| eframe::get_value(storage, eframe::APP_KEY))
+            .unwrap_or_default();
+        app.set_gpu(gpu);
+        app
+    }
+
+    fn set_gpu(&mut self, gpu: Option<Gpu>) {
+        self.gpu_note = match &gpu {
+            Some(gpu) => format!("GPU: {}", gpu.adapter),
+            None => "no GPU adapter: training and maps run on the CPU".into(),
+        };
+        self.gpu = gpu;
+    }
+
+    /// The GPU the app shares, if any.
+    pub const fn gpu(&self) -> Option<&Gpu> {
+        self.gpu.as_ref()
+    }
+
+    /// Whether background work is under way (a live experiment, a map being computed).
+    pub fn is_busy(&self) -> bool {
+        self.experiment.is_busy() || self.teaching.is_busy()
+    }
+
+    /// Draws the app into `ui`.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        egui::Panel::top("tabs").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.heading("Stepwise");
+                ui.separator();
+                for (view, name) in [
+                    (View::Experiment, "Experiment"),
+                    (View::Internals, "Internals"),
+                    (View::Teaching, "Teaching"),
+                ] {
+                    ui.selectable_value(&mut self.view, view, name);
+                }
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    ui.label(egui::RichText::new(&self.gpu_note).weak());
+                });
+            });
+        });
+        let gpu = self.gpu.as_ref();
+        egui::CentralPanel::default().show(ui, |ui| match self.view {
+            View::Experiment => self.experiment.ui(ui, gpu),
+            View::Internals => {
+                self.experiment.poll();
+                crate::internals::ui(ui, self.experiment.board());
+            }
+            View::Teaching => self.teaching.ui(ui, gpu),
+        });
+    }
+}
+
+impl eframe::App for StepwiseApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, self);
+    }
+}

@@ -1,0 +1,599 @@
+//! The experiment view: a preset or an edited configuration trained live, runs side by side, with
+//! loss, test accuracy and learning rate plotted on one linked step axis; or a finished results
+//! folder shown the same way.
+
+use egui::{Color32, RichText, Ui};
+use egui_plot::{Legend, Line, LineStyle, MarkerShape, Plot, PlotPoints, Points, VLine};
+use serde::{Deserialize, Serialize};
+use stepwise_engine::{Compute, Event, Experiment, ExperimentConfig, Layers, PRESETS, RunConfig};
+use stepwise_gpu::Gpu;
+use stepwise_model::Arch;
+use stepwise_optim::{OptimizerKind, OptimizerSpec};
+
+use crate::board::{Board, Quantity};
+use crate::hyper::{describe, optimizer_ui};
+use crate::live::{Loader, Session, State, Update};
+use crate::series::{run_color, swatch};
+
+/// Where the user wants to train.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeviceChoice {
+    /// The GPU if it is a real one, else the CPU (a software GPU is slower than burn's CPU backend).
+    #[default]
+    Auto,
+    /// burn's CPU backend with the reference optimizers.
+    Cpu,
+    /// burn-wgpu with the fused optimizer kernels, whatever the adapter.
+    Gpu,
+}
+
+impl DeviceChoice {
+    /// The compute for this choice given the GPU found at start-up.
+    ///
+    /// # Errors
+    /// The GPU was asked for but there is none.
+    pub fn compute(self, gpu: Option<&Gpu>) -> Result<Compute, String> {
+        match (self, gpu) {
+            (Self::Cpu, _) => Ok(Compute::Cpu),
+            (Self::Gpu, Some(_)) => Ok(Compute::Gpu),
+            (Self::Gpu, None) => Err("no GPU adapter was found at start-up; choose CPU".into()),
+            (Self::Auto, Some(gpu)) if !gpu.adapter.is_software() => Ok(Compute::Gpu),
+            (Self::Auto, _) => Ok(Compute::Cpu),
+        }
+    }
+}
+
+/// A run as edited: its name and optimizer spec (kept as typed, so an invalid combination stays on
+/// screen with its reason instead of snapping back).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EditedRun {
+    /// The run's name.
+    pub name: String,
+    /// The optimizer.
+    pub spec: OptimizerSpec,
+}
+
+/// The experiment view's state; the configuration persists between sessions.
+#[derive(Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExperimentView {
+    /// Everything but the runs.
+    pub config: ExperimentConfig,
+    /// The runs.
+    pub runs: Vec<EditedRun>,
+    /// Where to train.
+    pub device: DeviceChoice,
+    /// Loss smoothing weight (0 to 0.99).
+    pub smoothing: f64,
+    /// A results folder to open or save into.
+    pub folder: String,
+    #[serde(skip)]
+    session: Option<Session>,
+    #[serde(skip)]
+    board: Board,
+    #[serde(skip)]
+    data_note: String,
+    /// The last experiment that ended, kept to save its results.
+    #[serde(skip)]
+    ended: Option<Box<Experiment>>,
+    /// A message for the user (an error, or where results went).
+    #[serde(skip)]
+    message: Option<(bool, String)>,
+}
+
+impl Default for ExperimentView {
+    fn default() -> Self {
+        let mut view = Self {
+            config: preset("seed-optimizers", true).unwrap_or_else(|_| fallback_config()),
+            runs: Vec::new(),
+            device: DeviceChoice::Auto,
+            smoothing: 0.6,
+            folder: String::new(),
+            session: None,
+            board: Board::default(),
+            data_note: String::new(),
+            ended: None,
+            message: None,
+        };
+        view.take_runs_from_config();
+        view
+    }
+}
+
+/// A shipped preset, resolved.
+fn preset(name: &str, quick: bool) -> Result<ExperimentConfig, String> {
+    Layers {
+        preset: Some(name.into()),
+        quick,
+        ..Layers::default()
+    }
+    .resolve()
+    .map_err(|err| err.to_string())
+}
+
+/// A configuration for when the presets cannot be read (they are compiled in, so never in practice).
+fn fallback_config() -> ExperimentConfig {
+    ExperimentConfig {
+        preset: None,
+        quick: false,
+        description: String::new(),
+        model: Arch::ResNet8,
+        epochs: 1,
+        batch_size: 32,
+        seed: 0,
+        train_images: Some(256),
+        test_images: Some(100),
+        augment: false,
+        schedule: stepwise_optim::LrSchedule::Constant,
+        divergence_loss: stepwise_engine::DEFAULT_DIVERGENCE_LOSS,
+        metrics_every: 1,
+        runs: vec![RunConfig {
+            name: "adam".into(),
+            optimizer: OptimizerKind::Adam.default_config(),
+        }],
+    }
+}
+
+impl ExperimentView {
+    fn take_runs_from_config(&mut self) {
+        self.runs = self
+            .config
+            .runs
+            .iter()
+            .map(|run| EditedRun {
+                name: run.name.clone(),
+                spec: run.optimizer.into(),
+            })
+            .collect();
+    }
+
+    /// The configuration to train: the edited runs resolved into the settings.
+    ///
+    /// # Errors
+    /// An invalid run (named) or setting.
+    pub fn resolved(&self) -> Result<ExperimentConfig, String> {
+        let mut config = self.config.clone();
+        config.runs = self
+            .runs
+            .iter()
+            .map(|run| {
+                let optimizer = run
+                    .spec
+                    .resolve()
+                    .map_err(|err| format!("run '{}': {err}", run.name))?;
+                Ok(RunConfig {
+                    name: run.name.clone(),
+                    optimizer,
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        config.validate().map_err(|err| err.to_string())?;
+        Ok(config)
+    }
+
+    /// What the plots show.
+    pub const fn board(&self) -> &Board {
+        &self.board
+    }
+
+    /// The live session, if one was started.
+    pub const fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    /// Whether a live experiment is under way.
+    pub fn is_busy(&self) -> bool {
+        self.session.as_ref().is_some_and(Session::is_active)
+    }
+
+    /// Starts training the edited configuration in the background.
+    pub fn start(&mut self, ctx: &egui::Context, gpu: Option<&Gpu>, load: Loader) {
+        let started = self.resolved().and_then(|config| {
+            let compute = self.device.compute(gpu)?;
+            Ok((config, compute))
+        });
+        match started {
+            Ok((config, compute)) => {
+                self.board = Board::for_config(&config, 0, self.smoothing);
+                self.ended = None;
+                self.message = None;
+                self.data_note.clear();
+                self.session = Some(Session::start(config, load, compute, ctx.clone()));
+            }
+            Err(reason) => self.message = Some((true, reason)),
+        }
+    }
+
+    /// Shows a finished experiment (the demo behind the screenshots).
+    pub fn show_finished(&mut self, experiment: Box<Experiment>, events: &[Event]) {
+        self.config = experiment.config().clone();
+        self.take_runs_from_config();
+        self.board = Board::for_config(
+            experiment.config(),
+            experiment.batches_per_epoch(),
+            self.smoothing,
+        );
+        for event in events {
+            self.board.apply(event);
+        }
+        self.ended = Some(experiment);
+    }
+
+    /// Takes in what the background work reported.
+    pub fn poll(&mut self) {
+        let Some(session) = &mut self.session else {
+            return;
+        };
+        for update in session.poll() {
+            match update {
+                Update::Started {
+                    batches_per_epoch,
+                    data,
+                } => {
+                    self.board.batches_per_epoch = batches_per_epoch;
+                    self.data_note = data;
+                }
+                Update::Events(events) => {
+                    for event in &events {
+                        self.board.apply(event);
+                    }
+                }
+                Update::Failed(reason) => self.message = Some((true, reason)),
+                Update::Ended(experiment) => self.ended = Some(experiment),
+            }
+        }
+    }
+
+    /// Draws the view: configuration and controls on the left, the plots in the middle.
+    pub fn ui(&mut self, ui: &mut Ui, gpu: Option<&Gpu>) {
+        self.poll();
+        egui::Panel::left("experiment controls")
+            .resizable(true)
+            .default_size(340.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| self.controls_ui(ui, gpu));
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            ui.horizontal(|ui| {
+                let mut smoothing = self.smoothing;
+                ui.add(egui::Slider::new(&mut smoothing, 0.0..=0.99).text("loss smoothing"));
+                self.smoothing = smoothing;
+                self.board.set_smoothing(smoothing);
+            });
+            plots_ui(ui, &self.board);
+        });
+        if self.session.as_ref().is_some_and(Session::is_active) {
+            // Events wake the UI; this keeps the status line's clock moving between them.
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(250));
+        }
+    }
+
+    fn controls_ui(&mut self, ui: &mut Ui, gpu: Option<&Gpu>) {
+        let running = self.session.as_ref().is_some_and(Session::is_active);
+        ui.heading("Experiment");
+        ui.add_enabled_ui(!running, |ui| self.config_ui(ui));
+        ui.separator();
+        ui.horizontal(|ui| {
+            if !running && ui.button("Start").clicked() {
+                let folder = self.data_folder();
+                self.start(ui.ctx(), gpu, loader(folder));
+            }
+            if let Some(session) = &mut self.session {
+                // Pause while running, resume while paused.
+                match session.state() {
+                    State::Running if ui.button("Pause").clicked() => session.pause(),
+                    State::Paused if ui.button("Resume").clicked() => session.resume(),
+                    _ => {}
+                }
+                if session.is_active() && ui.button("Stop").clicked() {
+                    session.stop();
+                }
+            }
+        });
+        ui.label(self.status());
+        if let Some((is_error, message)) = &self.message {
+            let color = if *is_error {
+                ui.visuals().error_fg_color
+            } else {
+                ui.visuals().text_color()
+            };
+            ui.label(RichText::new(message).color(color));
+        }
+        ui.separator();
+        self.folder_ui(ui, running);
+    }
+
+    fn config_ui(&mut self, ui: &mut Ui) {
+        ui.horizontal_wrapped(|ui| {
+            ui.label("preset");
+            for (name, _) in PRESETS {
+                if ui
+                    .button(name)
+                    .on_hover_text("load this preset (quick scale)")
+                    .clicked()
+                {
+                    match preset(name, true) {
+                        Ok(config) => {
+                            self.config = config;
+                            self.take_runs_from_config();
+                        }
+                        Err(reason) => self.message = Some((true, reason)),
+                    }
+                }
+            }
+        });
+        if !self.config.description.is_empty() {
+            ui.label(RichText::new(&self.config.description).weak());
+        }
+        egui::Grid::new("settings").num_columns(2).show(ui, |ui| {
+            let label = ui.label("model");
+            egui::ComboBox::from_id_salt("model")
+                .selected_text(self.config.model.name())
+                .show_ui(ui, |ui| {
+                    for arch in Arch::ALL {
+                        ui.selectable_value(&mut self.config.model, arch, arch.name());
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+            ui.end_row();
+            let label = ui.label("epochs");
+            ui.add(egui::DragValue::new(&mut self.config.epochs).range(1..=500))
+                .labelled_by(label.id);
+            ui.end_row();
+            let label = ui.label("batch size");
+            ui.add(egui::DragValue::new(&mut self.config.batch_size).range(1..=1024))
+                .labelled_by(label.id);
+            ui.end_row();
+            let label = ui.label("seed");
+            ui.add(egui::DragValue::new(&mut self.config.seed))
+                .labelled_by(label.id);
+            ui.end_row();
+            for (name, value) in [
+                ("train images", &mut self.config.train_images),
+                ("test images", &mut self.config.test_images),
+            ] {
+                let label = ui.label(name);
+                ui.horizontal(|ui| {
+                    let mut all = value.is_none();
+                    if ui.checkbox(&mut all, "all").changed() {
+                        *value = if all { None } else { Some(1000) };
+                    }
+                    if let Some(count) = value {
+                        ui.add(egui::DragValue::new(count).range(1..=60_000))
+                            .labelled_by(label.id);
+                    }
+                });
+                ui.end_row();
+            }
+            ui.label("device");
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut self.device, DeviceChoice::Auto, "auto");
+                ui.selectable_value(&mut self.device, DeviceChoice::Cpu, "CPU");
+                ui.selectable_value(&mut self.device, DeviceChoice::Gpu, "GPU");
+            });
+            ui.end_row();
+        });
+        ui.label(RichText::new("Runs").strong());
+        let mut remove = None;
+        for (index, run) in self.runs.iter_mut().enumerate() {
+            ui.push_id(index, |ui| {
+                ui.horizontal(|ui| {
+                    swatch(ui, run_color(index));
+                    let label = ui.label("name");
+                    ui.add(egui::TextEdit::singleline(&mut run.name).desired_width(160.0))
+                        .labelled_by(label.id);
+                    if ui
+                        .small_button("remove")
+                        .on_hover_text("remove this run")
+                        .clicked()
+                    {
+                        remove = Some(index);
+                    }
+                });
+                egui::CollapsingHeader::new(describe(&run.spec))
+                    .id_salt("hyperparameters")
+                    .show(ui, |ui| {
+                        optimizer_ui(ui, &mut run.spec);
+                    });
+            });
+        }
+        if let Some(index) = remove {
+            self.runs.remove(index);
+        }
+        if ui.button("Add run").clicked() {
+            let spec = OptimizerSpec::new(OptimizerKind::Adam);
+            let mut name = describe(&spec);
+            let mut n = 2;
+            while self.runs.iter().any(|run| run.name == name) {
+                name = format!("{} ({n})", describe(&spec));
+                n += 1;
+            }
+            self.runs.push(EditedRun { name, spec });
+        }
+        if let Err(reason) = self.resolved() {
+            ui.label(RichText::new(reason).color(ui.visuals().error_fg_color));
+        }
+    }
+
+    /// The data folder training reads (the shipped sample when no data set is installed there).
+    #[cfg(not(target_arch = "wasm32"))]
+    fn data_folder(&self) -> Option<std::path::PathBuf> {
+        stepwise_data::default_dir().ok()
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn data_folder(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+
+    fn status(&self) -> String {
+        let steps = self.board.steps();
+        let epochs = self
+            .board
+            .runs
+            .iter()
+            .map(|run| run.history.epochs.len())
+            .min()
+            .unwrap_or(0);
+        let state = match self.session.as_ref().map(Session::state) {
+            None if self.ended.is_some() => "finished".to_owned(),
+            None => "not started".to_owned(),
+            Some(State::Starting) => "loading data and building models…".to_owned(),
+            Some(State::Running) => "training".to_owned(),
+            Some(State::Paused) => "paused".to_owned(),
+            Some(State::Stopping) => "stopping after this step…".to_owned(),
+            Some(State::Ended) => "ended".to_owned(),
+            Some(State::Failed(_)) => "failed".to_owned(),
+        };
+        let mut status = format!(
+            "{state} · step {steps} · epoch {epochs} of {}",
+            self.config.epochs
+        );
+        if !self.data_note.is_empty() {
+            status.push_str(&format!(" · {}", self.data_note));
+        }
+        status
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn folder_ui(&mut self, ui: &mut Ui, running: bool) {
+        use stepwise_engine::output;
+        let label = ui.label(RichText::new("Results folder").strong());
+        ui.add(egui::TextEdit::singleline(&mut self.folder).hint_text("path/to/results"))
+            .labelled_by(label.id);
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(!running, egui::Button::new("open"))
+                .on_hover_text("show a folder written by `stepwise compare` or saved here")
+                .clicked()
+            {
+                match output::read(std::path::Path::new(&self.folder)) {
+                    Ok(recorded) => {
+                        self.board = Board::recorded(&recorded, self.smoothing);
+                        self.session = None;
+                        self.ended = None;
+                        self.message = Some((
+                            false,
+                            format!(
+                                "showing {} ({} runs, {} epochs)",
+                                self.folder,
+                                recorded.results.runs.len(),
+                                recorded.results.epochs_completed
+                            ),
+                        ));
+                    }
+                    Err(err) => self.message = Some((true, err.to_string())),
+                }
+            }
+            let saveable = self.ended.is_some() && !running;
+            if ui
+                .add_enabled(saveable, egui::Button::new("save results"))
+                .on_hover_text(
+                    "write config.toml, metrics.csv and results.json of the last experiment",
+                )
+                .clicked()
+                && let Some(experiment) = &self.ended
+            {
+                let dir = std::path::Path::new(&self.folder);
+                let written = std::fs::create_dir_all(dir)
+                    .map_err(|err| format!("{}: {err}", dir.display()))
+                    .and_then(|()| output::write(dir, experiment).map_err(|err| err.to_string()));
+                self.message = Some(match written {
+                    Ok(_) => (false, format!("results written to {}", dir.display())),
+                    Err(reason) => (true, reason),
+                });
+            }
+        });
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn folder_ui(&mut self, _ui: &mut Ui, _running: bool) {}
+}
+
+/// Loads CIFAR-10 from `folder` if it is installed there, else the shipped sample.
+pub fn loader(folder: Option<std::path::PathBuf>) -> Loader {
+    Box::new(move || {
+        let folder = folder.unwrap_or_else(|| std::path::PathBuf::from("(no data folder)"));
+        stepwise_data::load_or_sample(&folder).map_err(|err| err.to_string())
+    })
+}
+
+/// Loss, test accuracy and learning rate, one colour per run, on one linked step axis.
+pub fn plots_ui(ui: &mut Ui, board: &Board) {
+    let link = ui.scope_id().with("steps axis");
+    let height = ((ui.available_height() - 24.0) / 3.0).max(80.0);
+    let plot = |id: &str, y_label: &str| {
+        Plot::new(id.to_owned())
+            .height(height)
+            .legend(Legend::default())
+            .link_axis(link, [true, false])
+            .link_cursor(link, [true, false])
+            .x_axis_label("step")
+            .y_axis_label(y_label.to_owned())
+    };
+    plot("loss", "training loss").show(ui, |plot| {
+        for (index, run) in board.runs.iter().enumerate() {
+            let color = run_color(index);
+            plot.line(
+                Line::new(run.name.clone(), run.series(Quantity::Loss).points()).color(color),
+            );
+            if let Some((step, loss)) = run.diverged() {
+                plot.add(
+                    VLine::new(
+                        format!("{} diverged at step {step} (loss {loss})", run.name),
+                        step as f64,
+                    )
+                    .color(color)
+                    .style(LineStyle::dashed_loose()),
+                );
+                if let Some(last) = run.series(Quantity::Loss).last() {
+                    plot.add(
+                        Points::new(run.name.clone(), vec![[last.x, last.y]])
+                            .shape(MarkerShape::Cross)
+                            .radius(8.0)
+                            .color(color),
+                    );
+                }
+            }
+        }
+    });
+    plot("accuracy", "test accuracy %").show(ui, |plot| {
+        for (index, run) in board.runs.iter().enumerate() {
+            let points: Vec<[f64; 2]> = run
+                .history
+                .epochs
+                .iter()
+                .map(|epoch| {
+                    [
+                        board.epoch_step(epoch),
+                        f64::from(epoch.test_accuracy) * 100.0,
+                    ]
+                })
+                .collect();
+            plot.line(
+                Line::new(run.name.clone(), PlotPoints::from(points.clone()))
+                    .color(run_color(index)),
+            );
+            plot.add(
+                Points::new(run.name.clone(), points)
+                    .radius(3.0)
+                    .color(run_color(index)),
+            );
+        }
+    });
+    plot("lr", "learning rate").show(ui, |plot| {
+        for (index, run) in board.runs.iter().enumerate() {
+            plot.line(
+                Line::new(run.name.clone(), run.series(Quantity::Lr).points())
+                    .color(run_color(index)),
+            );
+        }
+    });
+    if board.runs.is_empty() {
+        ui.label(
+            RichText::new("Start an experiment or open a results folder.").color(Color32::GRAY),
+        );
+    }
+}

@@ -1,0 +1,216 @@
+//! A live experiment: the engine advanced one unit of work at a time in the background (a thread
+//! on the desktop, a browser task on the web), its events passed to the UI through a channel.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+
+use stepwise_data::Cifar10;
+use stepwise_engine::{Compute, Event, Experiment, ExperimentConfig};
+
+use crate::task;
+
+const RUN: u8 = 0;
+const PAUSE: u8 = 1;
+const STOP: u8 = 2;
+
+/// Loads the images, in the background (the full data set takes a moment to read).
+pub type Loader = Box<dyn FnOnce() -> Result<Cifar10, String> + Send>;
+
+/// What the background work reports.
+pub enum Update {
+    /// The experiment is built and about to train.
+    Started {
+        /// Training steps per epoch.
+        batches_per_epoch: usize,
+        /// Where the images came from, for the status line.
+        data: String,
+    },
+    /// Events of one or more units of work.
+    Events(Vec<Event>),
+    /// The experiment could not be built or failed while training.
+    Failed(String),
+    /// It has finished or was stopped; the experiment is handed back (to save its results).
+    Ended(Box<Experiment>),
+}
+
+/// Where a live experiment stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Loading data and building the models.
+    Starting,
+    /// Training.
+    Running,
+    /// Waiting for resume.
+    Paused,
+    /// Asked to stop after the current unit of work.
+    Stopping,
+    /// Over (finished or stopped).
+    Ended,
+    /// Failed, with the reason.
+    Failed(String),
+}
+
+/// The UI's handle on a live experiment.
+pub struct Session {
+    control: Arc<AtomicU8>,
+    updates: Receiver<Update>,
+    state: State,
+}
+
+impl Session {
+    /// Starts `config` on `compute` in the background, with the images `load` returns; `repaint`
+    /// wakes the UI when something arrives.
+    pub fn start(
+        config: ExperimentConfig,
+        load: Loader,
+        compute: Compute,
+        repaint: egui::Context,
+    ) -> Self {
+        let control = Arc::new(AtomicU8::new(RUN));
+        let (sender, updates) = channel();
+        let work = drive(
+            config,
+            load,
+            compute,
+            Arc::clone(&control),
+            sender.clone(),
+            repaint,
+        );
+        let state = match task::spawn("stepwise-engine", work) {
+            Ok(()) => State::Starting,
+            Err(reason) => State::Failed(reason),
+        };
+        Self {
+            control,
+            updates,
+            state,
+        }
+    }
+
+    /// Where it stands.
+    pub const fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Pauses after the current unit of work.
+    pub fn pause(&mut self) {
+        if self.state == State::Running {
+            self.control.store(PAUSE, Ordering::Relaxed);
+            self.state = State::Paused;
+        }
+    }
+
+    /// Resumes a paused experiment.
+    pub fn resume(&mut self) {
+        if self.state == State::Paused {
+            self.control.store(RUN, Ordering::Relaxed);
+            self.state = State::Running;
+        }
+    }
+
+    /// Stops after the current unit of work; what was recorded is kept.
+    pub fn stop(&mut self) {
+        if matches!(self.state, State::Starting | State::Running | State::Paused) {
+            self.control.store(STOP, Ordering::Relaxed);
+            self.state = State::Stopping;
+        }
+    }
+
+    /// Everything that arrived since the last call, in order.
+    pub fn poll(&mut self) -> Vec<Update> {
+        let mut arrived = Vec::new();
+        loop {
+            match self.updates.try_recv() {
+                Ok(update) => {
+                    match &update {
+                        Update::Started { .. } if self.state == State::Starting => {
+                            self.state = State::Running;
+                        }
+                        Update::Failed(reason) => self.state = State::Failed(reason.clone()),
+                        Update::Ended(_) if !matches!(self.state, State::Failed(_)) => {
+                            self.state = State::Ended;
+                        }
+                        _ => {}
+                    }
+                    arrived.push(update);
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    if !matches!(self.state, State::Ended | State::Failed(_)) {
+                        self.state = State::Failed("the training task ended unexpectedly".into());
+                    }
+                    break;
+                }
+            }
+        }
+        arrived
+    }
+
+    /// Whether the background work is still going.
+    pub const fn is_active(&self) -> bool {
+        matches!(
+            self.state,
+            State::Starting | State::Running | State::Paused | State::Stopping
+        )
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // A session replaced or closed stops its work rather than train unseen.
+        self.control.store(STOP, Ordering::Relaxed);
+    }
+}
+
+/// The background work: build the experiment, then advance it until it ends or is stopped.
+async fn drive(
+    config: ExperimentConfig,
+    load: Loader,
+    compute: Compute,
+    control: Arc<AtomicU8>,
+    sender: Sender<Update>,
+    repaint: egui::Context,
+) {
+    let send = |update: Update| {
+        let _ = sender.send(update);
+        repaint.request_repaint();
+    };
+    let data = match load() {
+        Ok(data) => data,
+        Err(reason) => return send(Update::Failed(reason)),
+    };
+    let data_name = match data.source {
+        stepwise_data::Source::Installed(ref dir) => format!("CIFAR-10 in {}", dir.display()),
+        stepwise_data::Source::Sample { .. } => "the shipped CIFAR-10 sample".into(),
+    };
+    let mut experiment = match Experiment::new(config, data, compute) {
+        Ok(experiment) => experiment,
+        Err(err) => return send(Update::Failed(err.to_string())),
+    };
+    send(Update::Started {
+        batches_per_epoch: experiment.batches_per_epoch(),
+        data: data_name,
+    });
+    while !experiment.is_finished() {
+        match control.load(Ordering::Relaxed) {
+            STOP => break,
+            PAUSE => {
+                task::sleep(50).await;
+                continue;
+            }
+            _ => {}
+        }
+        match experiment.advance().await {
+            Ok(events) => send(Update::Events(events)),
+            Err(err) => {
+                send(Update::Failed(err.to_string()));
+                break;
+            }
+        }
+        // On the web, let the browser draw and take input between units of work.
+        #[cfg(target_arch = "wasm32")]
+        task::sleep(0).await;
+    }
+    send(Update::Ended(Box::new(experiment)));
+}

@@ -1,0 +1,139 @@
+//! Plot series that stay cheap to draw however long a run gets: decimated as they grow, with the
+//! newest point always shown, and borrowed by the plots instead of copied every frame.
+
+use egui::Color32;
+use egui_plot::PlotPoint;
+
+/// Points kept per series before the stride doubles: a few per horizontal pixel of a wide plot.
+const MAX_POINTS: usize = 4096;
+
+/// A decimated (x, y) series with optional TensorBoard-style smoothing (a debiased exponential
+/// moving average).
+#[derive(Clone, Debug)]
+pub struct Series {
+    /// 0 for none, up to 0.999.
+    smoothing: f64,
+    average: f64,
+    /// Values pushed so far (finite ones).
+    seen: u64,
+    /// Every `stride`-th value is kept.
+    stride: u64,
+    points: Vec<PlotPoint>,
+    /// Whether the last point is the newest value between two kept ones.
+    tail: bool,
+}
+
+impl Default for Series {
+    fn default() -> Self {
+        Self::smoothed(0.0)
+    }
+}
+
+impl Series {
+    /// An empty series smoothed with weight `smoothing` (0 = raw values).
+    pub fn smoothed(smoothing: f64) -> Self {
+        Self {
+            smoothing: smoothing.clamp(0.0, 0.999),
+            average: 0.0,
+            seen: 0,
+            stride: 1,
+            points: Vec::new(),
+            tail: false,
+        }
+    }
+
+    /// Adds a value; NaN and infinities are skipped (divergence is marked separately).
+    pub fn push(&mut self, x: f64, y: f64) {
+        if !y.is_finite() {
+            return;
+        }
+        self.average = self.smoothing * self.average + (1.0 - self.smoothing) * y;
+        self.seen += 1;
+        let debias = 1.0 - self.smoothing.powf(self.seen as f64);
+        let point = PlotPoint::new(x, self.average / debias);
+        if self.tail {
+            self.points.pop();
+        }
+        self.tail = !(self.seen - 1).is_multiple_of(self.stride);
+        self.points.push(point);
+        if self.points.len() > 2 * MAX_POINTS {
+            self.halve();
+        }
+    }
+
+    /// Keeps every other sampled point and doubles the stride; the newest value stays last.
+    fn halve(&mut self) {
+        let newest = self.points.pop();
+        let mut keep = false;
+        self.points.retain(|_| {
+            keep = !keep;
+            keep
+        });
+        self.stride *= 2;
+        self.points.extend(newest);
+        self.tail = !(self.seen - 1).is_multiple_of(self.stride);
+    }
+
+    /// The points to draw, oldest first; the newest value is always last.
+    pub fn points(&self) -> &[PlotPoint] {
+        &self.points
+    }
+
+    /// The newest point.
+    pub fn last(&self) -> Option<PlotPoint> {
+        self.points.last().copied()
+    }
+}
+
+/// The colour of run `index`: Tableau 10, distinct for the first ten runs and readable on the
+/// dark and light themes.
+pub fn run_color(index: usize) -> Color32 {
+    let c = colorous::TABLEAU10[index % colorous::TABLEAU10.len()];
+    Color32::from_rgb(c.r, c.g, c.b)
+}
+
+/// A short bar in a run's colour, beside its name in a list.
+pub fn swatch(ui: &mut egui::Ui, color: Color32) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(18.0, 4.0), egui::Sense::hover());
+    ui.painter().rect_filled(rect, 1.0, color);
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn long_series_are_decimated_and_end_at_the_newest_value() {
+        let mut series = Series::default();
+        for step in 1..=100_000u32 {
+            series.push(f64::from(step), f64::from(step) * 2.0);
+            let last = series.last().expect("a point");
+            assert_eq!(last.x, f64::from(step), "newest point shown");
+        }
+        let points = series.points();
+        assert!(points.len() <= 2 * MAX_POINTS + 1, "{}", points.len());
+        assert!(points.len() > MAX_POINTS / 2, "{}", points.len());
+        assert_eq!(points[0].x, 1.0);
+        assert!(points.windows(2).all(|w| w[0].x < w[1].x), "in order");
+        assert!(points.iter().all(|p| p.y == p.x * 2.0), "raw values kept");
+    }
+
+    #[test]
+    fn smoothing_is_a_debiased_moving_average_that_skips_non_finite_values() {
+        let mut series = Series::smoothed(0.5);
+        series.push(1.0, 4.0);
+        assert_eq!(
+            series.last().map(|p| p.y),
+            Some(4.0),
+            "debiased from the start"
+        );
+        series.push(2.0, f64::NAN);
+        series.push(3.0, 2.0);
+        // (0.5·0.5·4 + 0.5·2) / (1 - 0.25)
+        let expected = (0.5 * 0.5 * 4.0 + 0.5 * 2.0) / 0.75;
+        assert_eq!(series.last().map(|p| (p.x, p.y)), Some((3.0, expected)));
+        assert_eq!(series.points().len(), 2);
+    }
+}

@@ -1,0 +1,931 @@
+//! The teaching view: optimizers racing on a 2-D test function drawn as a heat map with contours,
+//! from a start point the user clicks, every hyperparameter on a slider; a basin map (where the
+//! selected optimizer ends from every start, on the GPU's fused kernels or the CPU) and a
+//! hyperparameter map (final loss over learning rate × beta1 or momentum); guided scenarios.
+
+use std::sync::mpsc::{Receiver, channel};
+
+use egui::{Color32, ColorImage, RichText, TextureHandle, TextureOptions, Ui};
+use egui_plot::{Legend, Line, MarkerShape, Plot, PlotImage, PlotPoint, PlotPoints, Points};
+use serde::{Deserialize, Serialize};
+use stepwise_gpu::{BasinGrid, BasinMap, Gpu, loss_colours};
+use stepwise_optim::{
+    LrSchedule, Optimizer, OptimizerKind, OptimizerSpec, TestFunction, TracePoint, trace,
+};
+use web_time::Instant;
+
+use crate::hyper::{describe, optimizer_ui};
+use crate::series::{run_color, swatch};
+use crate::task;
+
+/// Pixels per side of the function's heat map.
+const SURFACE_RESOLUTION: usize = 256;
+/// Contour levels across the heat map's colour range.
+const CONTOURS: f64 = 14.0;
+/// Pixels per side of the basin map.
+const BASIN_RESOLUTION: u32 = 96;
+/// Cells per side of the hyperparameter map.
+const HYPER_RESOLUTION: usize = 40;
+/// Seconds an animation takes to draw the whole trajectory.
+const ANIMATION_SECONDS: f32 = 4.0;
+
+/// One optimizer in the race.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Racer {
+    /// Drawn or not.
+    pub enabled: bool,
+    /// The optimizer and its hyperparameters.
+    pub spec: OptimizerSpec,
+}
+
+/// A guided scenario: a setting of the view and what to look for in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Scenario {
+    /// Adam at a high learning rate against RAdam.
+    AdamOvershoot,
+    /// AdaBound's bounds closing in on SGD.
+    AdaBoundToSgd,
+    /// L2 decay inside Adam against AdamW's decoupled decay.
+    DecoupledDecay,
+}
+
+impl Scenario {
+    /// Every scenario.
+    pub const ALL: [Self; 3] = [
+        Self::AdamOvershoot,
+        Self::AdaBoundToSgd,
+        Self::DecoupledDecay,
+    ];
+
+    /// Its title.
+    pub const fn title(self) -> &'static str {
+        match self {
+            Self::AdamOvershoot => "Adam leaves a saddle at once; RAdam warms up",
+            Self::AdaBoundToSgd => "AdaBound turns into SGD as its bounds close",
+            Self::DecoupledDecay => "Adam + L2 against AdamW's decoupled decay",
+        }
+    }
+
+    /// What the user should look for.
+    pub const fn explanation(self) -> &'static str {
+        match self {
+            Self::AdamOvershoot => {
+                "Adam divides each coordinate's step by that coordinate's own gradient scale, so \
+                 from its first step it moves about lr along the flat escape direction (y) as \
+                 far as along the steep one: it leaves the saddle at once, and at a high learning \
+                 rate these full-size steps are what overshoot. RAdam computes the same moments, \
+                 but for its first steps the variance of the adaptive rate is intractable (r_t is \
+                 0 in the internals view) and it takes plain momentum steps, lr x gradient: its \
+                 first step is exactly SGD's. Then the adaptive step switches on, scaled by r_t \
+                 as it grows: a warm-up built into the rule. SGD's step follows the tiny \
+                 y-gradient: it crawls, then accelerates."
+            }
+            Self::AdaBoundToSgd => {
+                "AdaBound clips Adam's per-element step size between a lower and an upper bound \
+                 that both converge to final_lr (gamma sets how fast). Early on the bounds are \
+                 wide and it moves like Adam; later the bounds pinch every coordinate to the same \
+                 rate and it moves like SGD with momentum at final_lr. Raise gamma to see the \
+                 change sooner."
+            }
+            Self::DecoupledDecay => {
+                "With L2 decay Adam adds wd x theta to the gradient, and the adaptive denominator \
+                 then scales the decay like the gradient: where gradients are large it hardly \
+                 counts. AdamW shrinks the weights directly, theta <- theta - lr x wd x theta, in \
+                 every coordinate alike. Both are pulled from the minimum (1, 1) towards the \
+                 origin, to different points: here AdamW ends nearer the origin."
+            }
+        }
+    }
+
+    fn apply(self, view: &mut TeachingView) {
+        let spec = |kind, lr: f64| {
+            let mut spec = OptimizerSpec::new(kind);
+            spec.lr = Some(lr);
+            spec
+        };
+        let (function, steps, specs) = match self {
+            Self::AdamOvershoot => (
+                TestFunction::Saddle,
+                40,
+                vec![
+                    spec(OptimizerKind::Adam, 0.1),
+                    spec(OptimizerKind::RAdam, 0.1),
+                    spec(OptimizerKind::Sgd, 0.1),
+                ],
+            ),
+            Self::AdaBoundToSgd => {
+                let mut adabound = spec(OptimizerKind::AdaBound, 0.1);
+                adabound.final_lr = Some(0.01);
+                adabound.gamma = Some(0.01);
+                (
+                    TestFunction::Quadratic,
+                    400,
+                    vec![
+                        adabound,
+                        spec(OptimizerKind::Adam, 0.1),
+                        spec(OptimizerKind::Sgd, 0.01),
+                    ],
+                )
+            }
+            Self::DecoupledDecay => {
+                let mut adam = spec(OptimizerKind::Adam, 0.05);
+                adam.weight_decay = Some(0.5);
+                let mut adamw = spec(OptimizerKind::AdamW, 0.05);
+                adamw.weight_decay = Some(0.5);
+                (
+                    TestFunction::Rosenbrock,
+                    600,
+                    vec![adam, adamw, spec(OptimizerKind::Adam, 0.05)],
+                )
+            }
+        };
+        view.function = function;
+        view.start = function.classic_start();
+        view.steps = steps;
+        view.racers = specs
+            .into_iter()
+            .map(|spec| Racer {
+                enabled: true,
+                spec,
+            })
+            .collect();
+        view.selected = 0;
+        view.scenario = Some(self);
+        view.restart();
+    }
+}
+
+/// A map computed in the background.
+#[derive(Default)]
+enum Job {
+    #[default]
+    None,
+    Running(Receiver<Result<Computed, String>>),
+    Done(Computed),
+    Failed(String),
+}
+
+/// A computed map: its pixels as a texture, where it lies, and how it was made.
+struct Computed {
+    texture_pixels: ColorImage,
+    texture: Option<TextureHandle>,
+    /// Centre and size in plot coordinates.
+    centre: PlotPoint,
+    size: egui::Vec2,
+    /// What computed it and how long it took.
+    note: String,
+    /// The view state it belongs to (a change makes it stale).
+    key: String,
+}
+
+impl Job {
+    fn poll(&mut self) {
+        if let Self::Running(receiver) = self
+            && let Ok(result) = receiver.try_recv()
+        {
+            *self = match result {
+                Ok(computed) => Self::Done(computed),
+                Err(reason) => Self::Failed(reason),
+            };
+        }
+    }
+}
+
+/// The teaching view's state; the settings persist between sessions.
+#[derive(Serialize, Deserialize)]
+#[serde(default)]
+pub struct TeachingView {
+    /// The surface.
+    pub function: TestFunction,
+    /// Where every racer starts.
+    pub start: [f32; 2],
+    /// Steps per trajectory.
+    pub steps: u32,
+    /// The optimizers.
+    pub racers: Vec<Racer>,
+    /// The racer the maps are computed for.
+    pub selected: usize,
+    /// The scenario last chosen, whose explanation is shown.
+    pub scenario: Option<Scenario>,
+    #[serde(skip)]
+    trajectories: Vec<Result<Vec<TracePoint>, String>>,
+    #[serde(skip)]
+    computed_for: Option<String>,
+    /// Steps drawn so far by the animation.
+    #[serde(skip)]
+    shown: f32,
+    #[serde(skip)]
+    playing: bool,
+    #[serde(skip)]
+    surface: Option<(TestFunction, TextureHandle)>,
+    #[serde(skip)]
+    basin: Job,
+    #[serde(skip)]
+    hyper: Job,
+}
+
+impl Default for TeachingView {
+    fn default() -> Self {
+        let mut view = Self {
+            function: TestFunction::Rosenbrock,
+            start: TestFunction::Rosenbrock.classic_start(),
+            steps: 300,
+            racers: Vec::new(),
+            selected: 0,
+            scenario: None,
+            trajectories: Vec::new(),
+            computed_for: None,
+            shown: 0.0,
+            playing: false,
+            surface: None,
+            basin: Job::None,
+            hyper: Job::None,
+        };
+        Scenario::AdamOvershoot.apply(&mut view);
+        view.scenario = None;
+        view.finish_animation();
+        view
+    }
+}
+
+impl TeachingView {
+    /// Applies a guided scenario.
+    pub fn choose_scenario(&mut self, scenario: Scenario) {
+        scenario.apply(self);
+    }
+
+    /// Whether a map is being computed in the background.
+    pub fn is_busy(&self) -> bool {
+        matches!(self.basin, Job::Running(_)) || matches!(self.hyper, Job::Running(_))
+    }
+
+    /// Starts the animation from the start point.
+    pub fn restart(&mut self) {
+        self.shown = 0.0;
+        self.playing = true;
+    }
+
+    /// Shows every trajectory whole, without animating.
+    pub fn finish_animation(&mut self) {
+        self.shown = self.steps as f32;
+        self.playing = false;
+    }
+
+    /// Each enabled racer's trajectory (recomputed when a setting changed), or why it has none.
+    pub fn trajectories(&mut self) -> &[Result<Vec<TracePoint>, String>] {
+        let key = self.key();
+        if self.computed_for.as_ref() != Some(&key) {
+            self.trajectories = self
+                .racers
+                .iter()
+                .map(|racer| {
+                    let config = racer.spec.resolve().map_err(|err| err.to_string())?;
+                    let mut optimizer = Optimizer::new(config, LrSchedule::Constant)
+                        .map_err(|err| err.to_string())?;
+                    trace(
+                        self.function,
+                        &mut optimizer,
+                        self.start,
+                        u64::from(self.steps),
+                    )
+                    .map_err(|err| err.to_string())
+                })
+                .collect();
+            self.computed_for = Some(key);
+        }
+        &self.trajectories
+    }
+
+    /// Everything a trajectory depends on, to know when to recompute.
+    fn key(&self) -> String {
+        let racers: Vec<String> = self.racers.iter().map(|r| describe(&r.spec)).collect();
+        format!(
+            "{} {:?} {} {}",
+            self.function,
+            self.start,
+            self.steps,
+            racers.join(";")
+        )
+    }
+
+    /// Draws the view: controls on the left, the surface and maps in the middle.
+    pub fn ui(&mut self, ui: &mut Ui, gpu: Option<&Gpu>) {
+        self.basin.poll();
+        self.hyper.poll();
+        egui::Panel::left("teaching controls")
+            .resizable(true)
+            .default_size(330.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| self.controls_ui(ui, gpu));
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            if let Some(scenario) = self.scenario {
+                ui.label(RichText::new(scenario.title()).strong());
+                ui.label(scenario.explanation());
+                ui.separator();
+            }
+            let maps = !matches!(self.basin, Job::None) || !matches!(self.hyper, Job::None);
+            if maps {
+                ui.columns(2, |columns| {
+                    self.surface_ui(&mut columns[0]);
+                    self.maps_ui(&mut columns[1]);
+                });
+            } else {
+                self.surface_ui(ui);
+            }
+        });
+        if self.playing {
+            let dt = ui.input(|i| i.stable_dt).min(0.1);
+            self.shown += dt * self.steps as f32 / ANIMATION_SECONDS;
+            if self.shown >= self.steps as f32 {
+                self.finish_animation();
+            }
+            ui.ctx().request_repaint();
+        }
+        if matches!(self.basin, Job::Running(_)) || matches!(self.hyper, Job::Running(_)) {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(100));
+        }
+    }
+
+    fn controls_ui(&mut self, ui: &mut Ui, gpu: Option<&Gpu>) {
+        ui.heading("Guided scenarios");
+        for scenario in Scenario::ALL {
+            if ui
+                .selectable_label(self.scenario == Some(scenario), scenario.title())
+                .clicked()
+            {
+                self.choose_scenario(scenario);
+            }
+        }
+        ui.separator();
+        ui.heading("Surface");
+        let mut function = self.function;
+        egui::ComboBox::from_label("function")
+            .selected_text(function.name())
+            .show_ui(ui, |ui| {
+                for option in TestFunction::ALL {
+                    ui.selectable_value(&mut function, option, option.name());
+                }
+            });
+        if function != self.function {
+            self.function = function;
+            self.start = function.classic_start();
+            self.restart();
+        }
+        ui.horizontal(|ui| {
+            let label = ui.label("start");
+            let changed = ui
+                .add(
+                    egui::DragValue::new(&mut self.start[0])
+                        .speed(0.01)
+                        .prefix("x "),
+                )
+                .labelled_by(label.id)
+                .changed()
+                | ui.add(
+                    egui::DragValue::new(&mut self.start[1])
+                        .speed(0.01)
+                        .prefix("y "),
+                )
+                .labelled_by(label.id)
+                .changed();
+            if changed {
+                self.restart();
+            }
+        });
+        ui.label(RichText::new("Click the surface to start from there.").weak());
+        if ui
+            .add(
+                egui::Slider::new(&mut self.steps, 1..=2000)
+                    .logarithmic(true)
+                    .text("steps"),
+            )
+            .changed()
+        {
+            self.finish_animation();
+        }
+        ui.horizontal(|ui| {
+            if ui.button("Replay").clicked() {
+                self.restart();
+            }
+            if ui.button("Show all").clicked() {
+                self.finish_animation();
+            }
+        });
+        ui.separator();
+        ui.heading("Optimizers");
+        let mut remove = None;
+        let mut changed = false;
+        for (index, racer) in self.racers.iter_mut().enumerate() {
+            ui.push_id(index, |ui| {
+                ui.horizontal(|ui| {
+                    changed |= ui.checkbox(&mut racer.enabled, "show").changed();
+                    swatch(ui, run_color(index));
+                    ui.radio_value(&mut self.selected, index, "maps")
+                        .on_hover_text("compute the basin and hyperparameter maps for this one");
+                    if ui.small_button("remove").on_hover_text("remove").clicked() {
+                        remove = Some(index);
+                    }
+                });
+                egui::CollapsingHeader::new(describe(&racer.spec))
+                    .id_salt("hyperparameters")
+                    .show(ui, |ui| {
+                        changed |= optimizer_ui(ui, &mut racer.spec);
+                    });
+            });
+        }
+        if let Some(index) = remove {
+            self.racers.remove(index);
+            self.selected = self.selected.min(self.racers.len().saturating_sub(1));
+            changed = true;
+        }
+        if self.racers.len() < 10 && ui.button("Add optimizer").clicked() {
+            self.racers.push(Racer {
+                enabled: true,
+                spec: OptimizerSpec::new(OptimizerKind::Sgd),
+            });
+            changed = true;
+        }
+        if changed {
+            self.finish_animation();
+        }
+        ui.separator();
+        ui.heading("Maps");
+        let device = gpu.map_or_else(
+            || "CPU".to_owned(),
+            |gpu| format!("GPU: {}", gpu.adapter.name),
+        );
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(!matches!(self.basin, Job::Running(_)), egui::Button::new("basin map"))
+                .on_hover_text(format!(
+                    "final loss of the selected optimizer from each of {0}×{0} starts ({device})",
+                    BASIN_RESOLUTION
+                ))
+                .clicked()
+            {
+                self.start_basin(gpu.cloned());
+            }
+            if ui
+                .add_enabled(!matches!(self.hyper, Job::Running(_)), egui::Button::new("hyperparameter map"))
+                .on_hover_text("final loss over learning rate × beta1 (momentum for SGD), from the start point")
+                .clicked()
+            {
+                self.start_hyper();
+            }
+        });
+    }
+
+    /// The function as a heat map with contours, the trajectories, start and minimum.
+    fn surface_ui(&mut self, ui: &mut Ui) {
+        let texture = self.surface_texture(ui.ctx());
+        let ((x0, x1), (y0, y1)) = self.function.region();
+        let shown = (self.shown as usize).min(self.steps as usize);
+        let function = self.function;
+        let start = self.start;
+        let racers: Vec<(usize, bool, String)> = self
+            .racers
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (i, r.enabled, describe(&r.spec)))
+            .collect();
+        let trajectories = self.trajectories().to_vec();
+        // Where each racer is at the step shown, above the plot.
+        let finals: Vec<String> = trajectories
+            .iter()
+            .zip(&self.racers)
+            .filter(|(_, r)| r.enabled)
+            .map(|(t, r)| match t {
+                Ok(points) => {
+                    let p = points[shown.min(points.len() - 1)];
+                    format!(
+                        "{}: loss {:.4e} at ({:.3}, {:.3})",
+                        describe(&r.spec),
+                        p.loss,
+                        p.x,
+                        p.y
+                    )
+                }
+                Err(reason) => format!("{}: {reason}", describe(&r.spec)),
+            })
+            .collect();
+        ui.label(format!("step {shown} of {}", self.steps));
+        for line in finals {
+            ui.label(line);
+        }
+        let response = Plot::new(format!("surface {function}"))
+            .data_aspect(1.0)
+            .allow_drag(false)
+            .allow_double_click_reset(true)
+            .legend(Legend::default())
+            // The function's region, whatever a diverging trajectory does (zoom out to follow it).
+            .default_x_bounds(f64::from(x0), f64::from(x1))
+            .default_y_bounds(f64::from(y0), f64::from(y1))
+            .show(ui, |plot| {
+                plot.add(PlotImage::new(
+                    "",
+                    texture.id(),
+                    PlotPoint::new(f64::from(x0 + x1) / 2.0, f64::from(y0 + y1) / 2.0),
+                    egui::vec2(x1 - x0, y1 - y0),
+                ));
+                if let Some([mx, my]) = function.minimum() {
+                    plot.add(
+                        Points::new("minimum", vec![[f64::from(mx), f64::from(my)]])
+                            .shape(MarkerShape::Asterisk)
+                            .radius(7.0)
+                            .color(Color32::WHITE),
+                    );
+                }
+                for ((index, enabled, name), trajectory) in racers.into_iter().zip(&trajectories) {
+                    let Ok(points) = trajectory else { continue };
+                    if !enabled {
+                        continue;
+                    }
+                    let drawn: Vec<[f64; 2]> = points[..=shown.min(points.len() - 1)]
+                        .iter()
+                        .filter(|p| p.x.is_finite() && p.y.is_finite())
+                        .map(|p| [f64::from(p.x), f64::from(p.y)])
+                        .collect();
+                    let head = drawn.last().copied();
+                    plot.line(
+                        Line::new(name.clone(), PlotPoints::from(drawn))
+                            .color(run_color(index))
+                            .width(2.0),
+                    );
+                    if let Some(head) = head {
+                        plot.add(
+                            Points::new(name, vec![head])
+                                .radius(4.0)
+                                .color(run_color(index)),
+                        );
+                    }
+                }
+                plot.add(
+                    Points::new("start", vec![[f64::from(start[0]), f64::from(start[1])]])
+                        .shape(MarkerShape::Circle)
+                        .radius(5.0)
+                        .filled(false)
+                        .color(Color32::WHITE),
+                );
+                (plot.response().clicked(), plot.pointer_coordinate())
+            });
+        if let (true, Some(at)) = response.inner {
+            self.start = [at.x as f32, at.y as f32];
+            self.scenario = None;
+            self.restart();
+        }
+    }
+
+    /// The surface's heat map, made once per function.
+    fn surface_texture(&mut self, ctx: &egui::Context) -> TextureHandle {
+        if let Some((function, texture)) = &self.surface
+            && *function == self.function
+        {
+            return texture.clone();
+        }
+        let image = surface_image(self.function);
+        let texture = ctx.load_texture(
+            format!("surface {}", self.function),
+            image,
+            TextureOptions::LINEAR,
+        );
+        self.surface = Some((self.function, texture.clone()));
+        texture
+    }
+
+    fn maps_ui(&mut self, ui: &mut Ui) {
+        let key = self.map_key();
+        let height = ((ui.available_height() - 110.0) / 2.0).max(120.0);
+        for (title, job, x_label, y_label) in [
+            ("Basin map", &mut self.basin, "start x", "start y"),
+            (
+                "Hyperparameter map",
+                &mut self.hyper,
+                "log10 lr",
+                "beta1 / momentum",
+            ),
+        ] {
+            match job {
+                Job::None => {}
+                Job::Running(_) => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label(format!("{title}: computing…"));
+                    });
+                }
+                Job::Failed(reason) => {
+                    ui.label(
+                        RichText::new(format!("{title}: {reason}"))
+                            .color(ui.visuals().error_fg_color),
+                    );
+                }
+                Job::Done(computed) => {
+                    let stale = if computed.key == key {
+                        ""
+                    } else {
+                        " (settings changed since)"
+                    };
+                    ui.label(format!("{title}: {}{stale}", computed.note));
+                    let texture = computed
+                        .texture
+                        .get_or_insert_with(|| {
+                            ui.ctx().load_texture(
+                                title,
+                                computed.texture_pixels.clone(),
+                                TextureOptions::NEAREST,
+                            )
+                        })
+                        .clone();
+                    Plot::new(title)
+                        .height(height)
+                        .x_axis_label(x_label)
+                        .y_axis_label(y_label)
+                        .show(ui, |plot| {
+                            plot.add(PlotImage::new(
+                                title,
+                                texture.id(),
+                                computed.centre,
+                                computed.size,
+                            ));
+                        });
+                }
+            }
+        }
+        ui.label(RichText::new("dark: low final loss · bright: high · red: diverged").weak());
+    }
+
+    fn selected_optimizer(&self) -> Result<(OptimizerSpec, Optimizer), String> {
+        let racer = self
+            .racers
+            .get(self.selected)
+            .ok_or("no optimizer selected")?;
+        let config = racer.spec.resolve().map_err(|err| err.to_string())?;
+        let optimizer =
+            Optimizer::new(config, LrSchedule::Constant).map_err(|err| err.to_string())?;
+        Ok((racer.spec.clone(), optimizer))
+    }
+
+    fn map_key(&self) -> String {
+        let selected = self
+            .racers
+            .get(self.selected)
+            .map(|r| describe(&r.spec))
+            .unwrap_or_default();
+        format!(
+            "{} {:?} {} {selected}",
+            self.function, self.start, self.steps
+        )
+    }
+
+    /// Computes the basin map of the selected optimizer in the background.
+    pub fn start_basin(&mut self, gpu: Option<Gpu>) {
+        let (_, optimizer) = match self.selected_optimizer() {
+            Ok(selected) => selected,
+            Err(reason) => return self.basin = Job::Failed(reason),
+        };
+        let ((x0, x1), (y0, y1)) = self.function.region();
+        let grid = BasinGrid {
+            x_range: (x0, x1),
+            y_range: (y0, y1),
+            resolution: BASIN_RESOLUTION,
+        };
+        let (function, steps, key) = (self.function, u64::from(self.steps), self.map_key());
+        let (sender, receiver) = channel();
+        let work = async move {
+            let began = Instant::now();
+            let compute = gpu
+                .as_ref()
+                .map_or(stepwise_gpu::Compute::Cpu, stepwise_gpu::Compute::Gpu);
+            let result = BasinMap::compute(compute, function, &optimizer, grid, steps)
+                .await
+                .map(|map| {
+                    let side = BASIN_RESOLUTION as usize;
+                    let where_ = gpu.as_ref().map_or_else(
+                        || "CPU".to_owned(),
+                        |gpu| format!("GPU ({})", gpu.adapter.name),
+                    );
+                    Computed {
+                        texture_pixels: ColorImage::from_rgba_unmultiplied(
+                            [side, side],
+                            &map.rgba(),
+                        ),
+                        texture: None,
+                        centre: PlotPoint::new(f64::from(x0 + x1) / 2.0, f64::from(y0 + y1) / 2.0),
+                        size: egui::vec2(x1 - x0, y1 - y0),
+                        note: format!(
+                            "{side}×{side} starts × {steps} steps on the {where_} in {:.2} s",
+                            began.elapsed().as_secs_f64()
+                        ),
+                        key,
+                    }
+                })
+                .map_err(|err| err.to_string());
+            let _ = sender.send(result);
+        };
+        self.basin = match task::spawn("stepwise-basin", work) {
+            Ok(()) => Job::Running(receiver),
+            Err(reason) => Job::Failed(reason),
+        };
+    }
+
+    /// Computes the hyperparameter map of the selected optimizer in the background.
+    pub fn start_hyper(&mut self) {
+        let (spec, _) = match self.selected_optimizer() {
+            Ok(selected) => selected,
+            Err(reason) => return self.hyper = Job::Failed(reason),
+        };
+        let (function, start, steps, key) = (
+            self.function,
+            self.start,
+            u64::from(self.steps),
+            self.map_key(),
+        );
+        let (sender, receiver) = channel();
+        let work = async move {
+            let began = Instant::now();
+            let losses = hyper_map(function, &spec, start, steps);
+            let side = HYPER_RESOLUTION;
+            let (lr0, lr1) = HYPER_LR_LOG10;
+            let _ = sender.send(Ok(Computed {
+                texture_pixels: ColorImage::from_rgba_unmultiplied(
+                    [side, side],
+                    &loss_colours(losses),
+                ),
+                texture: None,
+                centre: PlotPoint::new((lr0 + lr1) / 2.0, HYPER_SECOND_MAX / 2.0),
+                size: egui::vec2((lr1 - lr0) as f32, HYPER_SECOND_MAX as f32),
+                note: format!(
+                    "{side}×{side} settings × {steps} steps on the CPU in {:.2} s",
+                    began.elapsed().as_secs_f64()
+                ),
+                key,
+            }));
+        };
+        self.hyper = match task::spawn("stepwise-hyperparameter-map", work) {
+            Ok(()) => Job::Running(receiver),
+            Err(reason) => Job::Failed(reason),
+        };
+    }
+}
+
+/// log10 of the learning rates the hyperparameter map spans.
+const HYPER_LR_LOG10: (f64, f64) = (-4.0, 0.0);
+/// beta1 (or momentum) runs from 0 to this.
+const HYPER_SECOND_MAX: f64 = 0.99;
+
+/// The final loss of `spec` from `start` for every (learning rate, beta1 or momentum) cell, in
+/// image order (top row: the largest beta1). Invalid settings count as diverged.
+pub fn hyper_map(
+    function: TestFunction,
+    spec: &OptimizerSpec,
+    start: [f32; 2],
+    steps: u64,
+) -> Vec<f32> {
+    use rayon::prelude::*;
+    let side = HYPER_RESOLUTION;
+    let (lr0, lr1) = HYPER_LR_LOG10;
+    (0..side * side)
+        .into_par_iter()
+        .map(|cell| {
+            let (row, col) = (cell / side, cell % side);
+            let mut spec = spec.clone();
+            spec.lr = Some(10f64.powf(lr0 + (col as f64 + 0.5) * (lr1 - lr0) / side as f64));
+            let second = (side - 1 - row) as f64 + 0.5;
+            let second = second * HYPER_SECOND_MAX / side as f64;
+            if spec.optimizer == OptimizerKind::Sgd {
+                spec.momentum = Some(second);
+            } else {
+                spec.beta1 = Some(second);
+            }
+            let Ok(config) = spec.resolve() else {
+                return f32::NAN;
+            };
+            let Ok(mut optimizer) = Optimizer::new(config, LrSchedule::Constant) else {
+                return f32::NAN;
+            };
+            trace(function, &mut optimizer, start, steps)
+                .ok()
+                .and_then(|points| points.last().map(|p| p.loss))
+                .unwrap_or(f32::NAN)
+        })
+        .collect()
+}
+
+/// The function's heat map: `asinh` of the value on viridis (as the basin map), with contour lines
+/// where the colour crosses one of [`CONTOURS`] evenly spaced levels.
+fn surface_image(function: TestFunction) -> ColorImage {
+    let n = SURFACE_RESOLUTION;
+    let grid = BasinGrid {
+        x_range: function.region().0,
+        y_range: function.region().1,
+        resolution: n as u32,
+    };
+    let values: Vec<f32> = grid
+        .starts()
+        .iter()
+        .map(|&[x, y]| function.value(x, y))
+        .collect();
+    let mut rgba = loss_colours(values.iter().copied());
+    let shaped: Vec<f64> = values.iter().map(|&v| f64::from(v).asinh()).collect();
+    let (lo, hi) = shaped
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    let level = |v: f64| ((v - lo) / (hi - lo).max(f64::MIN_POSITIVE) * CONTOURS).floor();
+    for row in 0..n {
+        for col in 0..n {
+            let here = level(shaped[row * n + col]);
+            let right = (col + 1 < n).then(|| level(shaped[row * n + col + 1]));
+            let below = (row + 1 < n).then(|| level(shaped[(row + 1) * n + col]));
+            if right.is_some_and(|l| l != here) || below.is_some_and(|l| l != here) {
+                let pixel = &mut rgba[(row * n + col) * 4..(row * n + col) * 4 + 3];
+                for channel in pixel {
+                    *channel = (u16::from(*channel) * 3 / 5) as u8;
+                }
+            }
+        }
+    }
+    ColorImage::from_rgba_unmultiplied([n, n], &rgba)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trajectories_follow_the_reference_and_change_with_a_hyperparameter() {
+        let mut view = TeachingView::default();
+        let first = view.trajectories()[0].clone().expect("adam traces");
+        let mut optimizer = Optimizer::new(
+            view.racers[0].spec.resolve().expect("valid"),
+            LrSchedule::Constant,
+        )
+        .expect("optimizer");
+        let reference = trace(
+            view.function,
+            &mut optimizer,
+            view.start,
+            u64::from(view.steps),
+        )
+        .expect("trace");
+        assert_eq!(first, reference);
+        view.racers[0].spec.lr = Some(0.001);
+        let slower = view.trajectories()[0].clone().expect("traces");
+        assert_ne!(slower.last(), first.last(), "a new lr gives a new path");
+    }
+
+    /// What each scenario's explanation says the user will see is what the optimizers do.
+    #[test]
+    fn scenarios_show_what_they_explain() {
+        let mut view = TeachingView::default();
+        view.choose_scenario(Scenario::AdamOvershoot);
+        let paths: Vec<Vec<TracePoint>> = view
+            .trajectories()
+            .iter()
+            .map(|t| t.clone().expect("traces"))
+            .collect();
+        let (adam, radam, sgd) = (&paths[0], &paths[1], &paths[2]);
+        assert!(
+            (adam[1].y - adam[0].y - 0.1).abs() < 1e-3,
+            "Adam's first step is lr along y"
+        );
+        assert_eq!(radam[1], sgd[1], "RAdam's first step is SGD's");
+        assert!(
+            adam[20].y > 10.0 * radam[20].y,
+            "Adam has left the saddle, RAdam is warming up"
+        );
+
+        view.choose_scenario(Scenario::DecoupledDecay);
+        let paths: Vec<TracePoint> = view
+            .trajectories()
+            .iter()
+            .map(|t| *t.as_ref().expect("traces").last().expect("a point"))
+            .collect();
+        let norm = |p: &TracePoint| p.x.hypot(p.y);
+        assert!(
+            norm(&paths[1]) < norm(&paths[0]),
+            "AdamW ends nearer the origin: {paths:?}"
+        );
+        assert!(
+            norm(&paths[0]) < norm(&paths[2]),
+            "decay pulls Adam from the minimum too"
+        );
+    }
+
+    #[test]
+    fn the_hyperparameter_map_marks_invalid_and_diverged_settings() {
+        let spec = OptimizerSpec::new(OptimizerKind::Sgd);
+        let losses = hyper_map(TestFunction::Quadratic, &spec, [1.0, 1.0], 50);
+        assert_eq!(losses.len(), HYPER_RESOLUTION * HYPER_RESOLUTION);
+        // lr = 1 on 0.5·50·y² (curvature 50) diverges; lr = 1e-4 barely moves.
+        let top_right = losses[HYPER_RESOLUTION - 1];
+        assert!(!top_right.is_finite() || top_right > 1e6, "{top_right}");
+        let bottom_left = losses[(HYPER_RESOLUTION - 1) * HYPER_RESOLUTION];
+        assert!(
+            bottom_left.is_finite() && bottom_left > 10.0,
+            "{bottom_left}"
+        );
+    }
+}
