@@ -276,8 +276,7 @@ impl ExperimentView {
         ui.separator();
         ui.horizontal(|ui| {
             if !running && ui.button("Start").clicked() {
-                let folder = self.data_folder();
-                self.start(ui.ctx(), gpu, loader(folder));
+                self.start(ui.ctx(), gpu, default_loader());
             }
             if let Some(session) = &mut self.session {
                 // Pause while running, resume while paused.
@@ -417,17 +416,6 @@ impl ExperimentView {
         }
     }
 
-    /// The data folder training reads (the shipped sample when no data set is installed there).
-    #[cfg(not(target_arch = "wasm32"))]
-    fn data_folder(&self) -> Option<std::path::PathBuf> {
-        stepwise_data::default_dir().ok()
-    }
-
-    #[cfg(target_arch = "wasm32")]
-    fn data_folder(&self) -> Option<std::path::PathBuf> {
-        None
-    }
-
     fn status(&self) -> String {
         let steps = self.board.steps();
         let epochs = self
@@ -510,6 +498,17 @@ impl ExperimentView {
 
     #[cfg(target_arch = "wasm32")]
     fn folder_ui(&mut self, _ui: &mut Ui, _running: bool) {}
+}
+
+/// Loads CIFAR-10 from the data folder `stepwise data` installs into (on Linux
+/// `~/.cache/stepwise/cifar10`), or the shipped sample when it is not installed; the browser has
+/// only the sample.
+pub fn default_loader() -> Loader {
+    #[cfg(not(target_arch = "wasm32"))]
+    let folder = stepwise_data::default_dir().ok();
+    #[cfg(target_arch = "wasm32")]
+    let folder = None;
+    loader(folder)
 }
 
 /// Loads CIFAR-10 from `folder` if it is installed there, else the shipped sample.

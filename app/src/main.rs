@@ -14,6 +14,9 @@ fn main() -> std::process::ExitCode {
         /// The view to open with (or to render).
         #[arg(long, value_enum, default_value_t = stepwise_app::View::Experiment)]
         view: stepwise_app::View,
+        /// Start training the experiment view's configuration (as last left) as the window opens.
+        #[arg(long, conflicts_with = "screenshot")]
+        start: bool,
         /// Screenshot size in logical pixels, as WIDTHxHEIGHT.
         #[arg(long, default_value = "1400x900", value_parser = parse_size)]
         size: [f32; 2],
@@ -36,7 +39,7 @@ fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let result = match &args.screenshot {
         Some(path) => stepwise_app::native::screenshot(args.view, path, args.size),
-        None => stepwise_app::native::run(args.view).map_err(|err| err.to_string()),
+        None => stepwise_app::native::run(args.view, args.start).map_err(|err| err.to_string()),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -24,11 +24,12 @@ pub fn shared_gpu() -> Option<(Gpu, egui_wgpu::WgpuSetup)> {
     Some((gpu, egui_wgpu::WgpuSetup::Existing(existing)))
 }
 
-/// Opens the window.
+/// Opens the window on `view`; with `start`, the experiment view's configuration (as last left)
+/// starts training at once.
 ///
 /// # Errors
 /// eframe's, when no window or renderer can be created.
-pub fn run(view: View) -> eframe::Result {
+pub fn run(view: View, start: bool) -> eframe::Result {
     let mut options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Stepwise")
@@ -45,6 +46,11 @@ pub fn run(view: View) -> eframe::Result {
         Box::new(move |cc| {
             let mut app = StepwiseApp::restored(cc, gpu);
             app.view = view;
+            if start {
+                let shared = app.gpu().cloned();
+                let data = crate::experiment::default_loader();
+                app.experiment.start(&cc.egui_ctx, shared.as_ref(), data);
+            }
             Ok(Box::new(app))
         }),
     )
