@@ -27,14 +27,13 @@ fn slider_range(name: &str) -> (RangeInclusive<f64>, bool) {
 pub fn optimizer_ui(ui: &mut Ui, spec: &mut OptimizerSpec) -> bool {
     let mut changed = false;
     let mut kind = spec.optimizer;
-    egui::ComboBox::from_label("optimizer")
-        .selected_text(kind.name())
-        .show_ui(ui, |ui| {
-            for option in OptimizerKind::ALL {
-                ui.selectable_value(&mut kind, option, option.name());
-            }
-        });
-    if kind != spec.optimizer {
+    if choice(
+        ui,
+        "optimizer",
+        &mut kind,
+        &OptimizerKind::ALL,
+        OptimizerKind::name,
+    ) {
         *spec = switch_optimizer(spec, kind);
         changed = true;
     }
@@ -53,6 +52,25 @@ pub fn optimizer_ui(ui: &mut Ui, spec: &mut OptimizerSpec) -> bool {
         ui.label(RichText::new(err.to_string()).color(ui.visuals().error_fg_color));
     }
     changed
+}
+
+/// A labelled drop-down of `options`, shown by `name`; returns whether the choice changed.
+pub fn choice<T: Copy + PartialEq>(
+    ui: &mut Ui,
+    label: &str,
+    value: &mut T,
+    options: &[T],
+    name: fn(T) -> &'static str,
+) -> bool {
+    let before = *value;
+    egui::ComboBox::from_label(label)
+        .selected_text(name(*value))
+        .show_ui(ui, |ui| {
+            for &option in options {
+                ui.selectable_value(value, option, name(option));
+            }
+        });
+    *value != before
 }
 
 /// A slider or checkbox for one hyperparameter, then its default and a reset button.
