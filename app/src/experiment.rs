@@ -11,7 +11,7 @@ use stepwise_model::Arch;
 use stepwise_optim::{OptimizerKind, OptimizerSpec};
 
 use crate::board::{Board, Quantity};
-use crate::hyper::{describe, optimizer_ui};
+use crate::hyper::optimizer_ui;
 use crate::live::{Loader, Session, State, Update};
 use crate::series::{run_color, swatch};
 
@@ -391,7 +391,7 @@ impl ExperimentView {
                         remove = Some(index);
                     }
                 });
-                egui::CollapsingHeader::new(describe(&run.spec))
+                egui::CollapsingHeader::new(run.spec.label())
                     .id_salt("hyperparameters")
                     .show(ui, |ui| {
                         optimizer_ui(ui, &mut run.spec);
@@ -403,10 +403,10 @@ impl ExperimentView {
         }
         if ui.button("Add run").clicked() {
             let spec = OptimizerSpec::new(OptimizerKind::Adam);
-            let mut name = describe(&spec);
+            let mut name = spec.label();
             let mut n = 2;
             while self.runs.iter().any(|run| run.name == name) {
-                name = format!("{} ({n})", describe(&spec));
+                name = format!("{} ({n})", spec.label());
                 n += 1;
             }
             self.runs.push(EditedRun { name, spec });

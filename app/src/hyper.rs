@@ -139,21 +139,6 @@ pub fn switch_optimizer(spec: &OptimizerSpec, kind: OptimizerKind) -> OptimizerS
     switched
 }
 
-/// A short label for a run or racer: the optimizer and the hyperparameters set away from their
-/// defaults, e.g. `adam lr=0.01`.
-pub fn describe(spec: &OptimizerSpec) -> String {
-    let mut text = spec.optimizer.name().to_owned();
-    let mut copy = spec.clone();
-    for (name, slot) in copy.hyperparameters_mut() {
-        match slot {
-            Slot::Number(Some(v)) => text.push_str(&format!(" {name}={v}")),
-            Slot::Flag(Some(v)) => text.push_str(&format!(" {name}={v}")),
-            _ => {}
-        }
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +153,6 @@ mod tests {
         assert_eq!(adam.lr, Some(0.1));
         assert_eq!(adam.momentum, None, "Adam has no momentum");
         assert!(adam.resolve().is_ok());
-        assert_eq!(describe(&adam), "adam lr=0.1");
+        assert_eq!(adam.label(), "adam lr=0.1");
     }
 }

@@ -14,7 +14,7 @@ use stepwise_optim::{
 };
 use web_time::Instant;
 
-use crate::hyper::{choice, describe, optimizer_ui};
+use crate::hyper::{choice, optimizer_ui};
 use crate::series::{run_color, swatch};
 use crate::task;
 
@@ -298,7 +298,7 @@ impl TeachingView {
 
     /// Everything a trajectory depends on, to know when to recompute.
     fn key(&self) -> String {
-        let racers: Vec<String> = self.racers.iter().map(|r| describe(&r.spec)).collect();
+        let racers: Vec<String> = self.racers.iter().map(|r| r.spec.label()).collect();
         format!(
             "{} {:?} {} {}",
             self.function,
@@ -428,7 +428,7 @@ impl TeachingView {
                         remove = Some(index);
                     }
                 });
-                egui::CollapsingHeader::new(describe(&racer.spec))
+                egui::CollapsingHeader::new(racer.spec.label())
                     .id_salt("hyperparameters")
                     .show(ui, |ui| {
                         changed |= optimizer_ui(ui, &mut racer.spec);
@@ -484,13 +484,9 @@ impl TeachingView {
         let shown = (self.shown as usize).min(self.steps as usize);
         let function = self.function;
         let start = self.start;
-        let racers: Vec<(usize, bool, String)> = self
-            .racers
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (i, r.enabled, describe(&r.spec)))
-            .collect();
-        let trajectories = self.trajectories().to_vec();
+        // Brings the trajectories up to date; the plot then borrows them.
+        self.trajectories();
+        let (racers, trajectories) = (&self.racers, &self.trajectories);
         // Where each racer is at the step shown, above the plot.
         let finals: Vec<String> = trajectories
             .iter()
@@ -501,13 +497,13 @@ impl TeachingView {
                     let p = points[shown.min(points.len() - 1)];
                     format!(
                         "{}: loss {:.4e} at ({:.3}, {:.3})",
-                        describe(&r.spec),
+                        r.spec.label(),
                         p.loss,
                         p.x,
                         p.y
                     )
                 }
-                Err(reason) => format!("{}: {reason}", describe(&r.spec)),
+                Err(reason) => format!("{}: {reason}", r.spec.label()),
             })
             .collect();
         ui.label(format!("step {shown} of {}", self.steps));
@@ -537,11 +533,12 @@ impl TeachingView {
                             .color(Color32::WHITE),
                     );
                 }
-                for ((index, enabled, name), trajectory) in racers.into_iter().zip(&trajectories) {
+                for (index, (racer, trajectory)) in racers.iter().zip(trajectories).enumerate() {
                     let Ok(points) = trajectory else { continue };
-                    if !enabled {
+                    if !racer.enabled {
                         continue;
                     }
+                    let name = racer.spec.label();
                     let drawn: Vec<[f64; 2]> = points[..=shown.min(points.len() - 1)]
                         .iter()
                         .filter(|p| p.x.is_finite() && p.y.is_finite())
@@ -670,7 +667,7 @@ impl TeachingView {
         let selected = self
             .racers
             .get(self.selected)
-            .map(|r| describe(&r.spec))
+            .map(|r| r.spec.label())
             .unwrap_or_default();
         format!(
             "{} {:?} {} {selected}",

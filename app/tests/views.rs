@@ -34,7 +34,7 @@ fn a_hyperparameter_slider_changes_the_trajectory() {
     let header = harness.state().racers[0].spec.clone();
     // The collapsing header in the list (the plot's legend carries the same name).
     harness
-        .get_all_by_label(&stepwise_app::hyper::describe(&header))
+        .get_all_by_label(&header.label())
         .next()
         .expect("the racer's header")
         .click();

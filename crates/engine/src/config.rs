@@ -109,7 +109,7 @@ impl TryFrom<RunSpec> for RunConfig {
     type Error = String;
 
     fn try_from(run: RunSpec) -> Result<Self, String> {
-        let name = run.name.unwrap_or_else(|| default_name(&run.spec));
+        let name = run.name.unwrap_or_else(|| run.spec.label());
         let optimizer = run
             .spec
             .resolve()
@@ -125,18 +125,6 @@ impl From<RunConfig> for RunSpec {
             spec: run.optimizer.into(),
         }
     }
-}
-
-/// `adam lr=0.01 weight_decay=0.0001`: the optimizer and the hyperparameters the user set.
-fn default_name(spec: &OptimizerSpec) -> String {
-    let value = serde_json::to_value(spec).unwrap_or_default();
-    let mut name = spec.optimizer.name().to_string();
-    for field in spec.set_hyperparameters() {
-        if let Some(v) = value.get(field) {
-            name.push_str(&format!(" {field}={v}"));
-        }
-    }
-    name
 }
 
 /// What is wrong with a configuration, and where.

@@ -197,6 +197,20 @@ impl OptimizerSpec {
             .collect()
     }
 
+    /// `adam lr=0.01 weight_decay=0.0001`: the optimizer and the hyperparameters this spec sets (the
+    /// default name of a run, and the app's label for it).
+    pub fn label(&self) -> String {
+        let mut label = self.optimizer.name().to_owned();
+        for (name, slot) in self.clone().hyperparameters_mut() {
+            match slot {
+                Slot::Number(Some(value)) => label.push_str(&format!(" {name}={value}")),
+                Slot::Flag(Some(value)) => label.push_str(&format!(" {name}={value}")),
+                _ => {}
+            }
+        }
+        label
+    }
+
     /// Every hyperparameter slot by its name, for editors that work by name (the app's sliders).
     pub fn hyperparameters_mut(&mut self) -> [(&'static str, Slot<'_>); 12] {
         [
