@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::DataError;
 use crate::cifar::{Cifar10, Images, Source};
-use crate::{DataError, sample};
 
 /// The folder the official archive unpacks to.
 pub const BATCHES_DIR: &str = "cifar-10-batches-bin";
@@ -59,10 +59,12 @@ pub fn load(dir: &Path) -> Result<Cifar10, DataError> {
 
 /// Loads the data set installed in `dir`, or the shipped sample if none is (see
 /// [`Cifar10::source`]). A data set that is installed but unreadable is an error, not a fallback.
+/// (Native only: the browser build fetches the sample, see [`crate::sample_from_bytes`].)
+#[cfg(not(target_arch = "wasm32"))]
 pub fn load_or_sample(dir: &Path) -> Result<Cifar10, DataError> {
     if is_installed(dir) {
         load(dir)
     } else {
-        sample::load(dir)
+        crate::sample::load(dir)
     }
 }

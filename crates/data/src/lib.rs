@@ -27,6 +27,9 @@ pub use cifar::{CLASSES, Cifar10, IMAGE_BYTES, Images, RECORD_BYTES, SIDE, Sourc
 #[cfg(feature = "download")]
 pub use download::{OFFICIAL_URL, Progress, download};
 pub use error::DataError;
+#[cfg(not(target_arch = "wasm32"))]
+pub use install::load_or_sample;
 pub use install::{
-    BATCHES_DIR, META_FILE, TEST_FILE, TRAIN_FILES, default_dir, is_installed, load, load_or_sample,
+    BATCHES_DIR, META_FILE, TEST_FILE, TRAIN_FILES, default_dir, is_installed, load,
 };
+pub use sample::{SAMPLE_TEST_FILE, SAMPLE_TRAIN_FILE, sample_from_bytes};
