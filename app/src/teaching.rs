@@ -8,7 +8,7 @@ use std::sync::mpsc::{Receiver, channel};
 use egui::{Color32, ColorImage, RichText, TextureHandle, TextureOptions, Ui};
 use egui_plot::{Legend, Line, MarkerShape, Plot, PlotImage, PlotPoint, PlotPoints, Points};
 use serde::{Deserialize, Serialize};
-use stepwise_gpu::{BasinGrid, BasinMap, Gpu, loss_colours};
+use stepwise_gpu::{BasinGrid, BasinMap, Gpu, Record, loss_colours};
 use stepwise_optim::{
     LrSchedule, Optimizer, OptimizerKind, OptimizerSpec, TestFunction, TracePoint, trace,
 };
@@ -155,13 +155,13 @@ impl Scenario {
     }
 }
 
-/// A map computed in the background.
+/// Work done in the background: a map, or the GPU check.
 #[derive(Default)]
-enum Job {
+enum Job<T> {
     #[default]
     None,
-    Running(Receiver<Result<Computed, String>>),
-    Done(Computed),
+    Running(Receiver<Result<T, String>>),
+    Done(T),
     Failed(String),
 }
 
@@ -178,16 +178,89 @@ struct Computed {
     key: String,
 }
 
-impl Job {
+impl<T> Job<T> {
     fn poll(&mut self) {
         if let Self::Running(receiver) = self
             && let Ok(result) = receiver.try_recv()
         {
             *self = match result {
-                Ok(computed) => Self::Done(computed),
+                Ok(done) => Self::Done(done),
                 Err(reason) => Self::Failed(reason),
             };
         }
+    }
+
+    const fn is_running(&self) -> bool {
+        matches!(self, Self::Running(_))
+    }
+
+    /// The job once its work was handed to [`task::spawn`], whose result `spawned` is.
+    fn running(receiver: Receiver<Result<T, String>>, spawned: Result<(), String>) -> Self {
+        match spawned {
+            Ok(()) => Self::Running(receiver),
+            Err(reason) => Self::Failed(reason),
+        }
+    }
+}
+
+/// The racers' trajectories recomputed on the GPU's fused kernels, beside the CPU reference's:
+/// the two implementations of every optimizer, held to each other where the user can see it.
+#[derive(Clone, Debug)]
+pub struct GpuCheck {
+    /// The adapter that computed it.
+    pub adapter: String,
+    /// One entry per racer shown.
+    pub racers: Vec<CheckedRacer>,
+    /// The view state it belongs to (a change makes it stale).
+    key: String,
+}
+
+/// How the GPU check stands.
+#[derive(Clone, Copy, Debug)]
+pub enum CheckState<'a> {
+    /// Not asked for.
+    Idle,
+    /// Computing.
+    Running,
+    /// Computed.
+    Done(&'a GpuCheck),
+    /// Why it could not be computed.
+    Failed(&'a str),
+}
+
+/// One racer's trajectory from both implementations.
+#[derive(Clone, Debug)]
+pub struct CheckedRacer {
+    /// The optimizer, as labelled in the view.
+    pub label: String,
+    /// The pure-Rust reference's trajectory.
+    pub cpu: Vec<TracePoint>,
+    /// The fused WGSL kernels' trajectory.
+    pub gpu: Vec<TracePoint>,
+}
+
+impl GpuCheck {
+    /// The largest difference between the two implementations over every position and loss,
+    /// relative to max(|reference|, 1) (absolute near zero, where relative differences mislead).
+    pub fn max_difference(&self) -> f64 {
+        if self.racers.iter().any(|r| r.cpu.len() != r.gpu.len()) {
+            return f64::INFINITY;
+        }
+        self.racers
+            .iter()
+            .flat_map(|racer| racer.cpu.iter().zip(&racer.gpu))
+            .flat_map(|(c, g)| [(c.x, g.x), (c.y, g.y), (c.loss, g.loss)])
+            .map(|(c, g)| {
+                let (c, g) = (f64::from(c), f64::from(g));
+                if c.is_finite() && g.is_finite() {
+                    (g - c).abs() / c.abs().max(1.0)
+                } else if c.to_bits() == g.to_bits() || (c.is_nan() && g.is_nan()) {
+                    0.0
+                } else {
+                    f64::INFINITY
+                }
+            })
+            .fold(0.0, f64::max)
     }
 }
 
@@ -219,9 +292,11 @@ pub struct TeachingView {
     #[serde(skip)]
     surface: Option<(TestFunction, TextureHandle)>,
     #[serde(skip)]
-    basin: Job,
+    basin: Job<Computed>,
     #[serde(skip)]
-    hyper: Job,
+    hyper: Job<Computed>,
+    #[serde(skip)]
+    check: Job<GpuCheck>,
 }
 
 impl Default for TeachingView {
@@ -240,6 +315,7 @@ impl Default for TeachingView {
             surface: None,
             basin: Job::None,
             hyper: Job::None,
+            check: Job::None,
         };
         Scenario::AdamOvershoot.apply(&mut view);
         view.scenario = None;
@@ -254,9 +330,9 @@ impl TeachingView {
         scenario.apply(self);
     }
 
-    /// Whether a map is being computed in the background.
+    /// Whether a map or the GPU check is being computed in the background.
     pub fn is_busy(&self) -> bool {
-        matches!(self.basin, Job::Running(_)) || matches!(self.hyper, Job::Running(_))
+        self.basin.is_running() || self.hyper.is_running() || self.check.is_running()
     }
 
     /// Starts the animation from the start point.
@@ -279,9 +355,7 @@ impl TeachingView {
                 .racers
                 .iter()
                 .map(|racer| {
-                    let config = racer.spec.resolve().map_err(|err| err.to_string())?;
-                    let mut optimizer = Optimizer::new(config, LrSchedule::Constant)
-                        .map_err(|err| err.to_string())?;
+                    let mut optimizer = optimizer_for(&racer.spec)?;
                     trace(
                         self.function,
                         &mut optimizer,
@@ -312,6 +386,7 @@ impl TeachingView {
     pub fn ui(&mut self, ui: &mut Ui, gpu: Option<&Gpu>) {
         self.basin.poll();
         self.hyper.poll();
+        self.check.poll();
         egui::Panel::left("teaching controls")
             .resizable(true)
             .default_size(330.0)
@@ -342,7 +417,7 @@ impl TeachingView {
             }
             ui.ctx().request_repaint();
         }
-        if matches!(self.basin, Job::Running(_)) || matches!(self.hyper, Job::Running(_)) {
+        if self.basin.is_running() || self.hyper.is_running() || self.check.is_running() {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(100));
         }
@@ -451,6 +526,8 @@ impl TeachingView {
             self.finish_animation();
         }
         ui.separator();
+        self.check_ui(ui, gpu);
+        ui.separator();
         ui.heading("Maps");
         let device = gpu.map_or_else(
             || "CPU".to_owned(),
@@ -458,7 +535,7 @@ impl TeachingView {
         );
         ui.horizontal(|ui| {
             if ui
-                .add_enabled(!matches!(self.basin, Job::Running(_)), egui::Button::new("basin map"))
+                .add_enabled(!self.basin.is_running(), egui::Button::new("basin map"))
                 .on_hover_text(format!(
                     "final loss of the selected optimizer from each of {0}×{0} starts ({device})",
                     BASIN_RESOLUTION
@@ -468,7 +545,7 @@ impl TeachingView {
                 self.start_basin(gpu.cloned());
             }
             if ui
-                .add_enabled(!matches!(self.hyper, Job::Running(_)), egui::Button::new("hyperparameter map"))
+                .add_enabled(!self.hyper.is_running(), egui::Button::new("hyperparameter map"))
                 .on_hover_text("final loss over learning rate × beta1 (momentum for SGD), from the start point")
                 .clicked()
             {
@@ -657,10 +734,7 @@ impl TeachingView {
             .racers
             .get(self.selected)
             .ok_or("no optimizer selected")?;
-        let config = racer.spec.resolve().map_err(|err| err.to_string())?;
-        let optimizer =
-            Optimizer::new(config, LrSchedule::Constant).map_err(|err| err.to_string())?;
-        Ok((racer.spec.clone(), optimizer))
+        Ok((racer.spec.clone(), optimizer_for(&racer.spec)?))
     }
 
     fn map_key(&self) -> String {
@@ -720,10 +794,120 @@ impl TeachingView {
                 .map_err(|err| err.to_string());
             let _ = sender.send(result);
         };
-        self.basin = match task::spawn("stepwise-basin", work) {
-            Ok(()) => Job::Running(receiver),
-            Err(reason) => Job::Failed(reason),
+        self.basin = Job::running(receiver, task::spawn("stepwise-basin", work));
+    }
+
+    /// Recomputes the shown racers' trajectories on `gpu`'s fused kernels in the background, to
+    /// hold them to the CPU reference's.
+    pub fn start_check(&mut self, gpu: Gpu) {
+        let (function, start, steps, key) =
+            (self.function, self.start, u64::from(self.steps), self.key());
+        let references = self.trajectories().to_vec();
+        let racers: Vec<(String, Vec<TracePoint>, Optimizer)> = self
+            .racers
+            .iter()
+            .zip(references)
+            .filter(|(racer, _)| racer.enabled)
+            .filter_map(|(racer, cpu)| {
+                Some((
+                    racer.spec.label(),
+                    cpu.ok()?,
+                    optimizer_for(&racer.spec).ok()?,
+                ))
+            })
+            .collect();
+        let (sender, receiver) = channel();
+        let work = async move {
+            let mut checked = Vec::with_capacity(racers.len());
+            for (label, cpu, optimizer) in racers {
+                let computed = stepwise_gpu::trajectories(
+                    &gpu,
+                    function,
+                    &optimizer,
+                    &[start],
+                    steps,
+                    Record::EveryStep,
+                )
+                .await;
+                match computed {
+                    Ok(on_gpu) => checked.push(CheckedRacer {
+                        label,
+                        cpu,
+                        gpu: on_gpu.trajectory(0),
+                    }),
+                    Err(err) => {
+                        let _ = sender.send(Err(format!("{label}: {err}")));
+                        return;
+                    }
+                }
+            }
+            let _ = sender.send(Ok(GpuCheck {
+                adapter: gpu.adapter.to_string(),
+                racers: checked,
+                key,
+            }));
         };
+        self.check = Job::running(receiver, task::spawn("stepwise-gpu-check", work));
+    }
+
+    /// How the GPU check stands.
+    pub fn check(&self) -> CheckState<'_> {
+        match &self.check {
+            Job::None => CheckState::Idle,
+            Job::Running(_) => CheckState::Running,
+            Job::Done(check) => CheckState::Done(check),
+            Job::Failed(reason) => CheckState::Failed(reason),
+        }
+    }
+
+    fn check_ui(&mut self, ui: &mut Ui, gpu: Option<&Gpu>) {
+        ui.heading("GPU check");
+        let Some(gpu) = gpu else {
+            ui.label(RichText::new("No GPU: trajectories come from the CPU reference.").weak());
+            return;
+        };
+        if ui
+            .add_enabled(
+                !self.check.is_running(),
+                egui::Button::new("compare with the GPU"),
+            )
+            .on_hover_text(
+                "recompute the shown trajectories with the fused WGSL kernels and compare them \
+                 with the CPU reference",
+            )
+            .clicked()
+        {
+            self.start_check(gpu.clone());
+        }
+        let key = self.key();
+        match &self.check {
+            Job::None => {}
+            Job::Running(_) => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("computing on the GPU…");
+                });
+            }
+            Job::Failed(reason) => {
+                ui.label(RichText::new(reason).color(ui.visuals().error_fg_color));
+            }
+            Job::Done(check) => {
+                let steps = check
+                    .racers
+                    .first()
+                    .map_or(0, |r| r.cpu.len().saturating_sub(1));
+                ui.label(format!(
+                    "{} trajectories × {steps} steps on {}: largest difference from the CPU \
+                     reference {:.1e} (relative to max(|value|, 1))",
+                    check.racers.len(),
+                    check.adapter,
+                    check.max_difference()
+                ));
+                if check.key != key {
+                    ui.label(RichText::new("Settings changed since: compare again.").weak());
+                }
+            }
+        }
     }
 
     /// Computes the hyperparameter map of the selected optimizer in the background.
@@ -759,11 +943,14 @@ impl TeachingView {
                 key,
             }));
         };
-        self.hyper = match task::spawn("stepwise-hyperparameter-map", work) {
-            Ok(()) => Job::Running(receiver),
-            Err(reason) => Job::Failed(reason),
-        };
+        self.hyper = Job::running(receiver, task::spawn("stepwise-hyperparameter-map", work));
     }
+}
+
+/// The optimizer `spec` describes, at a constant learning rate, or why it is invalid.
+fn optimizer_for(spec: &OptimizerSpec) -> Result<Optimizer, String> {
+    let config = spec.resolve().map_err(|err| err.to_string())?;
+    Optimizer::new(config, LrSchedule::Constant).map_err(|err| err.to_string())
 }
 
 /// log10 of the learning rates the hyperparameter map spans.

@@ -35,8 +35,14 @@ impl AdapterSummary {
     /// What `adapter` says of itself.
     pub fn of(adapter: &wgpu::Adapter) -> Self {
         let info = adapter.get_info();
+        // Browsers do not name their WebGPU adapters (fingerprinting); say what it is instead.
+        let name = match (info.name.is_empty(), info.backend) {
+            (false, _) => info.name,
+            (true, wgpu::Backend::BrowserWebGpu) => "the browser's WebGPU adapter".into(),
+            (true, _) => "an unnamed adapter".into(),
+        };
         Self {
-            name: info.name,
+            name,
             backend: format!("{:?}", info.backend).to_lowercase(),
             device_type: format!("{:?}", info.device_type).to_lowercase(),
             driver: format!("{} {}", info.driver, info.driver_info)
