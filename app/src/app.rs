@@ -1,5 +1,6 @@
 //! The app: a tab bar over the three views, the GPU they share, and the settings that persist.
 
+use egui::RichText;
 use serde::{Deserialize, Serialize};
 use stepwise_gpu::Gpu;
 
@@ -35,6 +36,13 @@ pub struct StepwiseApp {
     /// What the app runs on, for the status bar.
     #[serde(skip)]
     gpu_note: String,
+    /// Something the user must know (no GPU, a link that could not be read), shown under the tabs.
+    #[serde(skip)]
+    pub notice: Option<String>,
+    /// The settings as the page's URL carries them.
+    #[cfg(target_arch = "wasm32")]
+    #[serde(skip)]
+    pub(crate) link: crate::web::Link,
 }
 
 impl StepwiseApp {
@@ -54,6 +62,13 @@ impl StepwiseApp {
             .unwrap_or_default();
         app.set_gpu(gpu);
         app
+    }
+
+    /// Takes the settings of `other` (a link's), keeping this app's GPU and notice.
+    pub fn take_settings(&mut self, other: Self) {
+        self.view = other.view;
+        self.experiment = other.experiment;
+        self.teaching = other.teaching;
     }
 
     fn set_gpu(&mut self, gpu: Option<Gpu>) {
@@ -88,10 +103,15 @@ impl StepwiseApp {
                     ui.selectable_value(&mut self.view, view, name);
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    ui.label(egui::RichText::new(&self.gpu_note).weak());
+                    ui.label(RichText::new(&self.gpu_note).weak());
                 });
             });
         });
+        if let Some(notice) = &self.notice {
+            egui::Panel::top("notice").show(ui, |ui| {
+                ui.label(RichText::new(notice).color(ui.visuals().warn_fg_color));
+            });
+        }
         let gpu = self.gpu.as_ref();
         egui::CentralPanel::default().show(ui, |ui| match self.view {
             View::Experiment => self.experiment.ui(ui, gpu),
@@ -107,9 +127,30 @@ impl StepwiseApp {
 impl eframe::App for StepwiseApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.show(ui);
+        #[cfg(target_arch = "wasm32")]
+        crate::web::Link::sync(self);
+    }
+
+    /// Lets the page's handle reach the app (`WebRunner::app_mut`).
+    #[cfg(target_arch = "wasm32")]
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(self)
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, eframe::APP_KEY, self);
     }
+}
+
+/// burn's wgpu handles shared: a [`Gpu`] for the fused kernels on burn's own device and queue, and
+/// the setup that makes eframe draw with them too (one device for drawing, training and maps).
+pub fn share_device(setup: burn::tensor::wgpu::WgpuSetup) -> (Gpu, eframe::egui_wgpu::WgpuSetup) {
+    let gpu = Gpu::adopt(&setup.adapter, setup.device.clone(), setup.queue.clone());
+    let existing = eframe::egui_wgpu::WgpuSetupExisting {
+        instance: setup.instance,
+        adapter: setup.adapter,
+        device: setup.device,
+        queue: setup.queue,
+    };
+    (gpu, eframe::egui_wgpu::WgpuSetup::Existing(existing))
 }

@@ -186,6 +186,11 @@ impl ExperimentView {
         self.session.as_ref().is_some_and(Session::is_active)
     }
 
+    /// The message for the user, if any (an error, or where results went).
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_ref().map(|(_, text)| text.as_str())
+    }
+
     /// Starts training the edited configuration in the background.
     pub fn start(&mut self, ctx: &egui::Context, gpu: Option<&Gpu>, load: Loader) {
         let started = self.resolved().and_then(|config| {
@@ -290,7 +295,7 @@ impl ExperimentView {
                 }
             }
         });
-        ui.label(self.status());
+        ui.label(self.status_line());
         if let Some((is_error, message)) = &self.message {
             let color = if *is_error {
                 ui.visuals().error_fg_color
@@ -416,7 +421,8 @@ impl ExperimentView {
         }
     }
 
-    fn status(&self) -> String {
+    /// How training stands, in words: state, step, epoch and the data used.
+    pub fn status_line(&self) -> String {
         let steps = self.board.steps();
         let epochs = self
             .board
@@ -501,21 +507,25 @@ impl ExperimentView {
 }
 
 /// Loads CIFAR-10 from the data folder `stepwise data` installs into (on Linux
-/// `~/.cache/stepwise/cifar10`), or the shipped sample when it is not installed; the browser has
-/// only the sample.
+/// `~/.cache/stepwise/cifar10`), or the shipped sample when it is not installed.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn default_loader() -> Loader {
-    #[cfg(not(target_arch = "wasm32"))]
-    let folder = stepwise_data::default_dir().ok();
-    #[cfg(target_arch = "wasm32")]
-    let folder = None;
-    loader(folder)
+    loader(stepwise_data::default_dir().ok())
+}
+
+/// Loads the shipped sample, which the browser fetches from beside the page (it has no data folder).
+#[cfg(target_arch = "wasm32")]
+pub fn default_loader() -> Loader {
+    Box::new(|| Box::pin(crate::web::fetch_sample()))
 }
 
 /// Loads CIFAR-10 from `folder` if it is installed there, else the shipped sample.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn loader(folder: Option<std::path::PathBuf>) -> Loader {
     Box::new(move || {
         let folder = folder.unwrap_or_else(|| std::path::PathBuf::from("(no data folder)"));
-        stepwise_data::load_or_sample(&folder).map_err(|err| err.to_string())
+        let loaded = stepwise_data::load_or_sample(&folder).map_err(|err| err.to_string());
+        Box::pin(std::future::ready(loaded))
     })
 }
 

@@ -17,5 +17,7 @@ pub mod teaching;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 pub use app::{StepwiseApp, View};

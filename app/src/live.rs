@@ -14,8 +14,15 @@ const RUN: u8 = 0;
 const PAUSE: u8 = 1;
 const STOP: u8 = 2;
 
+/// The images being loaded: read from disk on the desktop, fetched from beside the page on the web.
+#[cfg(not(target_arch = "wasm32"))]
+pub type Loading = std::pin::Pin<Box<dyn Future<Output = Result<Cifar10, String>> + Send>>;
+/// The images being loaded: read from disk on the desktop, fetched from beside the page on the web.
+#[cfg(target_arch = "wasm32")]
+pub type Loading = std::pin::Pin<Box<dyn Future<Output = Result<Cifar10, String>>>>;
+
 /// Loads the images, in the background (the full data set takes a moment to read).
-pub type Loader = Box<dyn FnOnce() -> Result<Cifar10, String> + Send>;
+pub type Loader = Box<dyn FnOnce() -> Loading + Send>;
 
 /// What the background work reports.
 pub enum Update {
@@ -176,7 +183,7 @@ async fn drive(
         let _ = sender.send(update);
         repaint.request_repaint();
     };
-    let data = match load() {
+    let data = match load().await {
         Ok(data) => data,
         Err(reason) => return send(Update::Failed(reason)),
     };

@@ -14,14 +14,7 @@ use crate::{StepwiseApp, View};
 /// trains on the CPU and eframe looks for an adapter of its own).
 pub fn shared_gpu() -> Option<(Gpu, egui_wgpu::WgpuSetup)> {
     let (_device, setup) = Device::wgpu_options().init_with_setup().ok()?;
-    let gpu = Gpu::adopt(&setup.adapter, setup.device.clone(), setup.queue.clone());
-    let existing = egui_wgpu::WgpuSetupExisting {
-        instance: setup.instance,
-        adapter: setup.adapter,
-        device: setup.device,
-        queue: setup.queue,
-    };
-    Some((gpu, egui_wgpu::WgpuSetup::Existing(existing)))
+    Some(crate::app::share_device(setup))
 }
 
 /// Opens the window on `view`; with `start`, the experiment view's configuration (as last left)
@@ -45,6 +38,13 @@ pub fn run(view: View, start: bool) -> eframe::Result {
         options,
         Box::new(move |cc| {
             let mut app = StepwiseApp::restored(cc, gpu);
+            if app.gpu().is_none() {
+                app.notice = Some(
+                    "No GPU adapter found: training and maps run on the CPU. On Linux without a \
+                     GPU, Mesa's software Vulkan driver (mesa-vulkan-drivers) provides one."
+                        .into(),
+                );
+            }
             app.view = view;
             if start {
                 let shared = app.gpu().cloned();
@@ -74,7 +74,7 @@ pub fn demo_experiment() -> Result<(Box<Experiment>, Vec<Event>), String> {
     }
     .resolve()
     .map_err(|err| err.to_string())?;
-    let data = crate::experiment::loader(None)()?;
+    let data = pollster::block_on(crate::experiment::loader(None)())?;
     let mut experiment =
         Experiment::new(config, data, Compute::Cpu).map_err(|err| err.to_string())?;
     let mut events = Vec::new();

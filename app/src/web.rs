@@ -1,0 +1,364 @@
+//! The browser: eframe's web runner on the page's canvas; burn's WebGPU device, created before
+//! anything else and shared with the renderer and the fused kernels; the settings kept in the
+//! page's URL; the shipped CIFAR-10 sample fetched from beside the page; and [`WebHandle`], which
+//! the page holds and asks how things stand (the browser tests do).
+
+use std::cell::{Cell, RefCell};
+use std::path::Path;
+use std::rc::Rc;
+
+use burn::tensor::Device;
+use stepwise_data::{Cifar10, SAMPLE_TEST_FILE, SAMPLE_TRAIN_FILE, sample_from_bytes};
+use stepwise_gpu::Gpu;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::StepwiseApp;
+use crate::teaching::CheckState;
+
+/// Where the page serves the sample's files, relative to itself (`web/build.sh` puts them there).
+const SAMPLE_FOLDER: &str = "data";
+
+/// The running app, as the page sees it.
+#[wasm_bindgen]
+pub struct WebHandle {
+    runner: eframe::WebRunner,
+    /// The app's egui context, once it runs (to start work from outside a frame).
+    context: Rc<RefCell<Option<egui::Context>>>,
+}
+
+#[wasm_bindgen]
+impl WebHandle {
+    /// A handle with nothing running yet; installs eframe's panic hook and logger.
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::new_without_default)] // wasm-bindgen constructors take no Default
+    pub fn new() -> Self {
+        // Only the first call installs the logger; later ones change nothing.
+        let _ = eframe::WebLogger::init(log::LevelFilter::Warn);
+        Self {
+            runner: eframe::WebRunner::new(),
+            context: Rc::default(),
+        }
+    }
+
+    /// Starts the app on `canvas`: burn's device on WebGPU (shared with drawing), or, without
+    /// WebGPU, the CPU for the math with a notice and whatever eframe can draw with (WebGL2).
+    /// The URL's fragment, if any, sets the view and its settings.
+    ///
+    /// # Errors
+    /// eframe's, when nothing can draw on the canvas.
+    pub async fn start(&self, canvas: web_sys::HtmlCanvasElement) -> Result<(), JsValue> {
+        let mut options = eframe::WebOptions::default();
+        let (gpu, missing) = match shared_gpu().await {
+            Ok((gpu, setup)) => {
+                options.wgpu_options.wgpu_setup = setup;
+                (Some(gpu), None)
+            }
+            Err(reason) => (None, Some(reason)),
+        };
+        let context = Rc::clone(&self.context);
+        self.runner
+            .start(
+                canvas,
+                options,
+                Box::new(move |cc| {
+                    let mut app = StepwiseApp::restored(cc, gpu);
+                    if let Some(reason) = missing {
+                        log::warn!("no WebGPU device: {reason}");
+                        app.notice = Some(
+                            "No WebGPU in this browser: training and maps run on the CPU, slowly. \
+                             Chrome, Edge and Safari 26 have WebGPU; Firefox has it on Windows."
+                                .into(),
+                        );
+                    }
+                    let mut link = Link::listen(&cc.egui_ctx);
+                    link.apply_page_link(&mut app);
+                    app.link = link;
+                    *context.borrow_mut() = Some(cc.egui_ctx.clone());
+                    Ok(Box::new(app))
+                }),
+            )
+            .await
+    }
+
+    /// How things stand, as JSON: the GPU, the view, the notice, training per run, the teaching
+    /// view's racers (CPU reference), and its GPU check with both implementations' trajectories.
+    pub fn status(&self) -> String {
+        let Some(mut app) = self.runner.app_mut::<StepwiseApp>() else {
+            return serde_json::json!({ "running": false }).to_string();
+        };
+        let function = app.teaching.function;
+        let racers: Vec<_> = app
+            .teaching
+            .trajectories()
+            .iter()
+            .map(|trajectory| match trajectory {
+                Ok(points) => serde_json::json!({
+                    "steps": points.len().saturating_sub(1),
+                    "last": points.last().map(|p| [p.x, p.y, p.loss]),
+                }),
+                Err(reason) => serde_json::json!({ "error": reason }),
+            })
+            .collect();
+        let board = app.experiment.board();
+        let runs: Vec<_> = board
+            .runs
+            .iter()
+            .map(|run| {
+                serde_json::json!({
+                    "name": run.name,
+                    "steps": run.history.steps.len(),
+                    "last_loss": run.history.steps.last().map(|step| step.loss),
+                    "plotted_points": run.series(crate::board::Quantity::Loss).points().len(),
+                    "diverged_at_step": match run.status {
+                        stepwise_engine::RunStatus::Diverged { step, .. } => Some(step),
+                        _ => None,
+                    },
+                })
+            })
+            .collect();
+        let check = match app.teaching.check() {
+            CheckState::Idle => serde_json::json!({ "state": "idle" }),
+            CheckState::Running => serde_json::json!({ "state": "running" }),
+            CheckState::Failed(reason) => {
+                serde_json::json!({ "state": "failed", "reason": reason })
+            }
+            CheckState::Done(check) => {
+                let points = |trajectory: &[stepwise_optim::TracePoint]| {
+                    trajectory
+                        .iter()
+                        .map(|p| [p.x, p.y, p.loss])
+                        .collect::<Vec<_>>()
+                };
+                let racers: Vec<_> = check
+                    .racers
+                    .iter()
+                    .map(|racer| {
+                        serde_json::json!({
+                            "label": racer.label,
+                            "cpu": points(&racer.cpu),
+                            "gpu": points(&racer.gpu),
+                        })
+                    })
+                    .collect();
+                serde_json::json!({
+                    "state": "done",
+                    "adapter": check.adapter,
+                    "max_difference": check.max_difference(),
+                    "racers": racers,
+                })
+            }
+        };
+        serde_json::json!({
+            "running": true,
+            "panicked": self.runner.has_panicked(),
+            "adapter": app.gpu().map(|gpu| serde_json::json!({
+                "name": gpu.adapter.name,
+                "backend": gpu.adapter.backend,
+                "device_type": gpu.adapter.device_type,
+            })),
+            "notice": app.notice,
+            "view": app.view,
+            "training": {
+                "status": app.experiment.status_line(),
+                "busy": app.experiment.is_busy(),
+                "message": app.experiment.message(),
+                "runs": runs,
+            },
+            "teaching": { "function": function, "racers": racers },
+            "gpu_check": check,
+        })
+        .to_string()
+    }
+
+    /// Starts training the experiment view's configuration, as its Start button does; `false`
+    /// when the app is not running.
+    pub fn start_training(&self) -> bool {
+        let Some(context) = self.context.borrow().clone() else {
+            return false;
+        };
+        let Some(mut app) = self.runner.app_mut::<StepwiseApp>() else {
+            return false;
+        };
+        let gpu = app.gpu().cloned();
+        app.experiment
+            .start(&context, gpu.as_ref(), crate::experiment::default_loader());
+        context.request_repaint();
+        true
+    }
+
+    /// Recomputes the teaching view's trajectories on the GPU to compare with the CPU reference,
+    /// as its button does; `false` when there is no GPU or no app.
+    pub fn check_on_gpu(&self) -> bool {
+        let Some(mut app) = self.runner.app_mut::<StepwiseApp>() else {
+            return false;
+        };
+        let Some(gpu) = app.gpu().cloned() else {
+            return false;
+        };
+        app.teaching.start_check(gpu);
+        if let Some(context) = self.context.borrow().as_ref() {
+            context.request_repaint();
+        }
+        true
+    }
+
+    /// The panic message, if the app panicked.
+    pub fn panic_message(&self) -> Option<String> {
+        self.runner.panic_summary().map(|summary| summary.message())
+    }
+
+    /// Stops the app and frees the canvas.
+    pub fn destroy(&self) {
+        self.runner.destroy();
+    }
+}
+
+/// burn's default device created on the browser's WebGPU adapter, as a [`Gpu`] for the fused
+/// kernels and the setup that lets eframe draw with the same device.
+async fn shared_gpu() -> Result<(Gpu, eframe::egui_wgpu::WgpuSetup), String> {
+    let (_device, setup) = Device::wgpu_options()
+        .init_with_setup_async()
+        .await
+        .map_err(|err| err.to_string())?;
+    if setup.backend != eframe::wgpu::Backend::BrowserWebGpu {
+        return Err(format!("the adapter found uses {:?}", setup.backend));
+    }
+    Ok(crate::app::share_device(setup))
+}
+
+/// The sample, fetched from beside the page once and kept.
+///
+/// # Errors
+/// What failed: the fetch (with the URL and HTTP status) or the records (with the file).
+pub async fn fetch_sample() -> Result<Cifar10, String> {
+    thread_local! {
+        static SAMPLE: RefCell<Option<Cifar10>> = const { RefCell::new(None) };
+    }
+    if let Some(sample) = SAMPLE.with_borrow(Clone::clone) {
+        return Ok(sample);
+    }
+    let train = fetch_bytes(&format!("{SAMPLE_FOLDER}/{SAMPLE_TRAIN_FILE}")).await?;
+    let test = fetch_bytes(&format!("{SAMPLE_FOLDER}/{SAMPLE_TEST_FILE}")).await?;
+    let sample = sample_from_bytes(
+        &train,
+        &test,
+        Path::new(SAMPLE_FOLDER),
+        Path::new("(the browser has no data folder)"),
+    )
+    .map_err(|err| err.to_string())?;
+    SAMPLE.set(Some(sample.clone()));
+    Ok(sample)
+}
+
+/// The body of `url` (relative to the page).
+async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let failed = |what: &str, err: JsValue| format!("{url}: {what}: {err:?}");
+    let window = web_sys::window().ok_or_else(|| format!("{url}: no window to fetch with"))?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|err| failed("fetch failed", err))?
+        .dyn_into()
+        .map_err(|err| failed("not a response", err))?;
+    if !response.ok() {
+        return Err(format!(
+            "{url}: HTTP {} {}",
+            response.status(),
+            response.status_text()
+        ));
+    }
+    let body = response
+        .array_buffer()
+        .map_err(|err| failed("unreadable body", err))?;
+    let buffer = JsFuture::from(body)
+        .await
+        .map_err(|err| failed("unreadable body", err))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// The settings a link carries: the app's persisted settings (the same serde form eframe stores)
+/// as JSON in the URL's fragment, rewritten as they change, so that copying the address shares
+/// the view. A fragment typed or pasted by hand is applied as the page's `hashchange` reports it.
+#[derive(Default)]
+pub struct Link {
+    /// The JSON last written to or read from the fragment.
+    written: String,
+    /// Set by the page when the user changed the fragment.
+    changed_by_user: Rc<Cell<bool>>,
+}
+
+impl Link {
+    /// A link that hears the page's `hashchange` (and asks `ctx` for a frame to apply it in).
+    fn listen(ctx: &egui::Context) -> Self {
+        let changed_by_user = Rc::new(Cell::new(false));
+        if let Some(window) = web_sys::window() {
+            let (flag, ctx) = (Rc::clone(&changed_by_user), ctx.clone());
+            let listener = Closure::<dyn Fn()>::new(move || {
+                flag.set(true);
+                ctx.request_repaint();
+            });
+            let _ = window
+                .add_event_listener_with_callback("hashchange", listener.as_ref().unchecked_ref());
+            // The page lives as long as the app: the listener is never removed.
+            listener.forget();
+        }
+        Self {
+            written: String::new(),
+            changed_by_user,
+        }
+    }
+
+    /// Applies the page's fragment (if any) to `app`; a fragment that cannot be read leaves the
+    /// settings as they were and says why in the app's notice.
+    fn apply_page_link(&mut self, app: &mut StepwiseApp) {
+        let Some(json) = page_fragment() else {
+            return;
+        };
+        match serde_json::from_str::<StepwiseApp>(&json) {
+            Ok(linked) => app.take_settings(linked),
+            Err(err) => {
+                app.notice = Some(format!(
+                    "The link's settings could not be read ({err}); showing the last ones."
+                ));
+            }
+        }
+        self.written = json;
+    }
+
+    /// Once a frame: applies a fragment the user changed, else writes the settings into the
+    /// fragment when they changed (`replaceState`: no history entry per slider move).
+    pub fn sync(app: &mut StepwiseApp) {
+        let mut link = std::mem::take(&mut app.link);
+        if link.changed_by_user.replace(false) {
+            link.apply_page_link(app);
+        } else if let Ok(json) = serde_json::to_string(&*app)
+            && json != link.written
+        {
+            let fragment = format!("#{}", js_sys::encode_uri_component(&json));
+            let written = web_sys::window()
+                .and_then(|window| window.history().ok())
+                .is_some_and(|history| {
+                    history
+                        .replace_state_with_url(&JsValue::NULL, "", Some(&fragment))
+                        .is_ok()
+                });
+            if written {
+                link.written = json;
+            }
+        }
+        app.link = link;
+    }
+}
+
+/// The page's fragment, decoded, if it has one.
+fn page_fragment() -> Option<String> {
+    let hash = web_sys::window()?.location().hash().ok()?;
+    let encoded = hash.strip_prefix('#').unwrap_or(&hash);
+    if encoded.is_empty() {
+        return None;
+    }
+    js_sys::decode_uri_component(encoded)
+        .ok()
+        .and_then(|decoded| decoded.as_string())
+}
