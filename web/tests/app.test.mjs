@@ -1,0 +1,141 @@
+// The browser build, end to end, in headless Chromium on SwiftShader's WebGPU. Build first:
+// web/build.sh. Workloads are tiny: SwiftShader runs shaders on the CPU, slowly.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PNG } from "pngjs";
+import { launch, linkedSettings, open, serve, statusWhen } from "./browser.mjs";
+
+const dist = join(dirname(fileURLToPath(import.meta.url)), "..", "dist");
+const MINUTE = 60_000;
+
+let server;
+let browser;
+
+before(async () => {
+  assert.ok(existsSync(join(dist, "stepwise_app_bg.wasm")), `no build in ${dist}: run web/build.sh`);
+  server = await serve(dist);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** A link to the app showing `settings` (any part of the app's persisted state). */
+const link = (settings) => `${server.url}#${encodeURIComponent(JSON.stringify(settings))}`;
+
+test("the teaching view's trajectories on WebGPU equal the CPU reference", async (t) => {
+  const { page, errors } = await open(browser.context, link({ view: "Teaching" }));
+  t.after(() => page.close());
+  const started = await statusWhen(page, (s) => s.running, 2 * MINUTE);
+  assert.equal(started.view, "Teaching", "the link chose the view");
+  assert.ok(started.adapter, `a WebGPU adapter is used (notice: ${started.notice})`);
+  assert.equal(started.adapter.backend, "browserwebgpu");
+  assert.equal(started.adapter.name, "the browser's WebGPU adapter");
+
+  assert.equal(await page.evaluate(() => window.stepwise.check_on_gpu()), true);
+  const status = await statusWhen(page, (s) => s.gpu_check.state !== "running", 4 * MINUTE);
+  const check = status.gpu_check;
+  assert.equal(check.state, "done", JSON.stringify(check));
+
+  // The default scenario: Adam, RAdam and SGD for 40 steps from the saddle's classic start.
+  assert.equal(check.racers.length, 3);
+  for (const racer of check.racers) {
+    assert.equal(racer.cpu.length, 41, `${racer.label}: start and 40 steps`);
+    assert.equal(racer.gpu.length, racer.cpu.length, racer.label);
+    const [first, last] = [racer.cpu[0], racer.cpu.at(-1)];
+    assert.ok(Math.hypot(last[0] - first[0], last[1] - first[1]) > 0.01, `${racer.label} moved`);
+    racer.cpu.forEach((expected, step) => {
+      expected.forEach((value, i) => {
+        const got = racer.gpu[step][i];
+        const difference = Math.abs(got - value) / Math.max(Math.abs(value), 1);
+        assert.ok(
+          difference <= 1e-4,
+          `${racer.label} step ${step} [${i}]: GPU ${got}, CPU ${value}`,
+        );
+      });
+    });
+  }
+  assert.ok(check.max_difference <= 1e-4, `reported ${check.max_difference}`);
+  assert.deepEqual(errors, []);
+});
+
+test("a training comparison runs on WebGPU, its plot updates, and the URL keeps the settings", async (t) => {
+  const { page, errors } = await open(browser.context, server.url);
+  t.after(() => page.close());
+  await statusWhen(page, (s) => s.running, 2 * MINUTE);
+  await page.waitForFunction(() => location.hash.length > 1);
+
+  // Edit the settings through the URL, as a shared link would: a tiny comparison of two runs.
+  const settings = await linkedSettings(page);
+  settings.view = "Experiment";
+  Object.assign(settings.experiment.config, {
+    model: "resnet8",
+    epochs: 1,
+    batch_size: 4,
+    train_images: 8,
+    test_images: 4,
+  });
+  settings.experiment.runs = settings.experiment.runs.slice(0, 2);
+  settings.experiment.device = "Gpu";
+  await page.evaluate((hash) => { location.hash = hash; }, encodeURIComponent(JSON.stringify(settings)));
+  await statusWhen(page, (s) => s.view === "Experiment", MINUTE);
+  const linked = await linkedSettings(page);
+  assert.equal(linked.experiment.config.batch_size, 4, "the URL keeps the applied settings");
+  assert.equal(linked.experiment.runs.length, 2);
+
+  assert.equal(await page.evaluate(() => window.stepwise.start_training()), true);
+  const status = await statusWhen(
+    page,
+    (s) => s.training.message || (s.training.runs.length === 2 && s.training.runs.every((r) => r.steps >= 1 && r.plotted_points >= 1)),
+    8 * MINUTE,
+  );
+  assert.equal(status.training.message, null, status.training.status);
+  for (const run of status.training.runs) {
+    assert.ok(Number.isFinite(run.last_loss) && run.last_loss > 0, `${run.name}: loss ${run.last_loss}`);
+  }
+  assert.match(status.training.status, /the shipped CIFAR-10 sample/);
+
+  // Let a frame draw the new points, then check the page is not blank.
+  await page.waitForTimeout(1000);
+  const image = PNG.sync.read(await page.screenshot());
+  const counts = new Map();
+  for (let i = 0; i < image.data.length; i += 4) {
+    const colour = image.data.readUInt32BE(i);
+    counts.set(colour, (counts.get(colour) ?? 0) + 1);
+  }
+  const pixels = image.width * image.height;
+  const commonest = Math.max(...counts.values());
+  assert.ok(counts.size >= 50, `${counts.size} colours on screen`);
+  assert.ok(commonest / pixels < 0.9, `one colour covers ${(100 * commonest / pixels).toFixed(1)}%`);
+  assert.deepEqual(errors, []);
+});
+
+test("without WebGPU the app says so and the teaching view still works on the CPU", async (t) => {
+  const hideWebGpu = () => Object.defineProperty(Navigator.prototype, "gpu", { get: () => undefined });
+  const { page, errors } = await open(browser.context, link({ view: "Teaching" }), { beforeLoad: hideWebGpu });
+  t.after(() => page.close());
+  const status = await statusWhen(page, (s) => s.running, 2 * MINUTE);
+  assert.equal(status.adapter, null);
+  assert.match(status.notice, /No WebGPU/);
+  assert.equal(status.view, "Teaching");
+  assert.equal(status.teaching.racers.length, 3, "the racers are computed on the CPU");
+  for (const racer of status.teaching.racers) {
+    assert.equal(racer.steps, 40);
+    assert.ok(racer.last.every(Number.isFinite), JSON.stringify(racer));
+  }
+  assert.equal(await page.evaluate(() => window.stepwise.check_on_gpu()), false);
+  assert.deepEqual(errors, []);
+});
+
+test("a link that cannot be read is named, and the app starts anyway", async (t) => {
+  const { page, errors } = await open(browser.context, `${server.url}#%7Bnot%20json`);
+  t.after(() => page.close());
+  const status = await statusWhen(page, (s) => s.running, 2 * MINUTE);
+  assert.match(status.notice, /The link's settings could not be read \(.*line 1 column 2/);
+  assert.deepEqual(errors, []);
+});
