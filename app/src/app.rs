@@ -126,9 +126,11 @@ impl StepwiseApp {
 
 impl eframe::App for StepwiseApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        #[cfg(target_arch = "wasm32")]
+        crate::web::Link::apply_user_change(self);
         self.show(ui);
         #[cfg(target_arch = "wasm32")]
-        crate::web::Link::sync(self);
+        crate::web::Link::write(self);
     }
 
     /// Lets the page's handle reach the app (`WebRunner::app_mut`).

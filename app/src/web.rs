@@ -82,8 +82,9 @@ impl WebHandle {
             .await
     }
 
-    /// How things stand, as JSON: the GPU, the view, the notice, training per run, the teaching
-    /// view's racers (CPU reference), and its GPU check with both implementations' trajectories.
+    /// How things stand, as JSON: the GPU, the notice, the view and all settings (what a link
+    /// carries), training per run, the teaching view's racers (CPU reference), and its GPU check
+    /// with both implementations' trajectories.
     pub fn status(&self) -> String {
         let Some(mut app) = self.runner.app_mut::<StepwiseApp>() else {
             return serde_json::json!({ "running": false }).to_string();
@@ -160,6 +161,10 @@ impl WebHandle {
             })),
             "notice": app.notice,
             "view": app.view,
+            // Through text, as the link writes them: `to_value` would widen f32 to f64 digits.
+            "settings": serde_json::to_string(&*app)
+                .ok()
+                .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok()),
             "training": {
                 "status": app.experiment.status_line(),
                 "busy": app.experiment.is_busy(),
@@ -326,28 +331,35 @@ impl Link {
         self.written = json;
     }
 
-    /// Once a frame: applies a fragment the user changed, else writes the settings into the
-    /// fragment when they changed (`replaceState`: no history entry per slider move).
-    pub fn sync(app: &mut StepwiseApp) {
-        let mut link = std::mem::take(&mut app.link);
-        if link.changed_by_user.replace(false) {
+    /// Before a frame: applies a fragment the user changed, so that the frame draws it.
+    pub fn apply_user_change(app: &mut StepwiseApp) {
+        if app.link.changed_by_user.replace(false) {
+            let mut link = std::mem::take(&mut app.link);
             link.apply_page_link(app);
-        } else if let Ok(json) = serde_json::to_string(&*app)
-            && json != link.written
-        {
-            let fragment = format!("#{}", js_sys::encode_uri_component(&json));
-            let written = web_sys::window()
-                .and_then(|window| window.history().ok())
-                .is_some_and(|history| {
-                    history
-                        .replace_state_with_url(&JsValue::NULL, "", Some(&fragment))
-                        .is_ok()
-                });
-            if written {
-                link.written = json;
-            }
+            app.link = link;
         }
-        app.link = link;
+    }
+
+    /// After a frame: writes the settings into the fragment if they changed (`replaceState`: no
+    /// history entry per slider move).
+    pub fn write(app: &mut StepwiseApp) {
+        let Ok(json) = serde_json::to_string(&*app) else {
+            return;
+        };
+        if json == app.link.written {
+            return;
+        }
+        let fragment = format!("#{}", js_sys::encode_uri_component(&json));
+        let written = web_sys::window()
+            .and_then(|window| window.history().ok())
+            .is_some_and(|history| {
+                history
+                    .replace_state_with_url(&JsValue::NULL, "", Some(&fragment))
+                    .is_ok()
+            });
+        if written {
+            app.link.written = json;
+        }
     }
 }
 

@@ -83,10 +83,14 @@ test("a training comparison runs on WebGPU, its plot updates, and the URL keeps 
   settings.experiment.runs = settings.experiment.runs.slice(0, 2);
   settings.experiment.device = "Gpu";
   await page.evaluate((hash) => { location.hash = hash; }, encodeURIComponent(JSON.stringify(settings)));
-  await statusWhen(page, (s) => s.view === "Experiment", MINUTE);
-  const linked = await linkedSettings(page);
-  assert.equal(linked.experiment.config.batch_size, 4, "the URL keeps the applied settings");
-  assert.equal(linked.experiment.runs.length, 2);
+  const applied = await statusWhen(
+    page,
+    (s) => s.settings.experiment.config.batch_size === 4 && s.settings.experiment.runs.length === 2,
+    MINUTE,
+  );
+  assert.equal(applied.settings.experiment.device, "Gpu");
+  await page.waitForTimeout(500);
+  assert.deepEqual(await linkedSettings(page), applied.settings, "the URL carries the settings");
 
   assert.equal(await page.evaluate(() => window.stepwise.start_training()), true);
   const status = await statusWhen(
