@@ -10,7 +10,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use stepwise_app::experiment::{DeviceChoice, ExperimentView, loader};
 use stepwise_app::series::run_color;
-use stepwise_app::teaching::{Scenario, TeachingView};
+use stepwise_app::teaching::{CheckState, Scenario, TeachingView};
 use stepwise_app::{StepwiseApp, View, native};
 use stepwise_engine::RunStatus;
 use stepwise_optim::{LrSchedule, Optimizer, TestFunction, trace};
@@ -63,6 +63,61 @@ fn a_hyperparameter_slider_changes_the_trajectory() {
     assert_eq!(
         after, expected,
         "the drawn path is the reference optimizer's"
+    );
+}
+
+#[test]
+fn the_gpu_check_holds_the_fused_kernels_to_the_reference() {
+    let gpu = stepwise_gpu::Gpu::new_blocking().expect("a GPU adapter (lavapipe on CI)");
+    let mut harness = Harness::builder()
+        .with_size([1400.0, 900.0])
+        .build_ui_state(
+            move |ui, view: &mut TeachingView| view.ui(ui, Some(&gpu)),
+            TeachingView::default(),
+        );
+    harness.run_steps(2);
+    harness.get_by_label("compare with the GPU").click();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    harness.run_steps(1);
+    while harness.state().is_busy() {
+        assert!(Instant::now() < deadline, "the check did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+        harness.run_steps(1);
+    }
+    harness.run_steps(2);
+
+    let view = harness.state_mut();
+    let references: Vec<_> = view
+        .trajectories()
+        .iter()
+        .cloned()
+        .map(Result::unwrap)
+        .collect();
+    let CheckState::Done(check) = view.check() else {
+        panic!("the check did not complete: {:?}", view.check());
+    };
+    assert_eq!(check.racers.len(), references.len(), "every shown racer");
+    for (racer, reference) in check.racers.iter().zip(&references) {
+        assert_eq!(&racer.cpu, reference, "{}: the drawn CPU path", racer.label);
+        assert_eq!(racer.gpu.len(), reference.len(), "{}", racer.label);
+        for (gpu, cpu) in racer.gpu.iter().zip(reference) {
+            assert_eq!(gpu.step, cpu.step);
+            for (g, c) in [(gpu.x, cpu.x), (gpu.y, cpu.y), (gpu.loss, cpu.loss)] {
+                assert!(
+                    (g - c).abs() <= 1e-5 * c.abs().max(1.0),
+                    "{}: {gpu:?} vs {cpu:?}",
+                    racer.label
+                );
+            }
+        }
+    }
+    let difference = check.max_difference();
+    assert!(difference <= 1e-5, "largest difference {difference}");
+    assert!(
+        harness
+            .query_by_label_contains("largest difference from the CPU reference")
+            .is_some(),
+        "the result is shown"
     );
 }
 
