@@ -86,19 +86,33 @@ fn the_gpu_check_holds_the_fused_kernels_to_the_reference() {
     }
     harness.run_steps(2);
 
-    let view = harness.state_mut();
+    let view = harness.state();
+    // The reference computed here, independently of the view's own trajectories.
     let references: Vec<_> = view
-        .trajectories()
+        .racers
         .iter()
-        .cloned()
-        .map(Result::unwrap)
+        .map(|racer| {
+            let config = racer.spec.resolve().expect("valid");
+            let mut optimizer = Optimizer::new(config, LrSchedule::Constant).expect("optimizer");
+            trace(
+                view.function,
+                &mut optimizer,
+                view.start,
+                u64::from(view.steps),
+            )
+            .expect("trace")
+        })
         .collect();
     let CheckState::Done(check) = view.check() else {
         panic!("the check did not complete: {:?}", view.check());
     };
     assert_eq!(check.racers.len(), references.len(), "every shown racer");
     for (racer, reference) in check.racers.iter().zip(&references) {
-        assert_eq!(&racer.cpu, reference, "{}: the drawn CPU path", racer.label);
+        assert_eq!(
+            &racer.cpu, reference,
+            "{}: the CPU path is the reference's",
+            racer.label
+        );
         assert_eq!(racer.gpu.len(), reference.len(), "{}", racer.label);
         for (gpu, cpu) in racer.gpu.iter().zip(reference) {
             assert_eq!(gpu.step, cpu.step);
