@@ -1,5 +1,5 @@
 // Fused Adam / AdamW step with optional AMSGrad (torch.optim.Adam, torch.optim.AdamW).
-// One T (an f32, or four as a vec4) per invocation; reads param, grad and the moments once and writes param and the moments once.
+// One T (an f32, or two or four as a vec2 or vec4) per invocation; reads param, grad and the moments once and writes param and the moments once.
 // Per-step scalars: stepwise_optim::AdamScalars, filled by AdamConfig::scalars.
 
 struct AdamScalars {
@@ -20,13 +20,15 @@ struct AdamScalars {
     _pad2: u32,
 }
 
-@group(0) @binding(0) var<uniform> s: AdamScalars;
-@group(0) @binding(1) var<storage, read_write> param: array<T>;
-@group(0) @binding(2) var<storage, read_write> grad: array<T>;
-@group(0) @binding(3) var<storage, read_write> exp_avg: array<T>;
-@group(0) @binding(4) var<storage, read_write> exp_avg_sq: array<T>;
+@group(0) @binding(0) var<storage, read_write> param: array<T>;
+@group(0) @binding(1) var<storage, read_write> grad: array<T>;
+@group(0) @binding(2) var<storage, read_write> exp_avg: array<T>;
+@group(0) @binding(3) var<storage, read_write> exp_avg_sq: array<T>;
 // Unused (a one-vector placeholder) unless amsgrad is 1.
-@group(0) @binding(5) var<storage, read_write> max_exp_avg_sq: array<T>;
+@group(0) @binding(4) var<storage, read_write> max_exp_avg_sq: array<T>;
+
+// Binding 5: the scalar block, declared by the host (`Kernel::source`): one uniform AdamScalars shared by
+// every index, or one per index (independent problems with their own hyperparameters); `scalars(i)` reads it.
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -34,6 +36,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
     if i >= arrayLength(&param) {
         return;
     }
+    let s = scalars(i);
     let p = param[i] * s.decay;
     let g = fma(T(s.l2), p, grad[i]);
     let m = fma(T(s.one_minus_beta1), g - exp_avg[i], exp_avg[i]);

@@ -13,17 +13,17 @@ struct Evaluation {
     _pad: u32,
 }
 
-@group(0) @binding(0) var<uniform> e: Evaluation;
 // x0, y0, x1, y1, ...
-@group(0) @binding(1) var<storage, read_write> points: array<f32>;
-@group(0) @binding(2) var<storage, read_write> grads: array<f32>;
+@group(0) @binding(0) var<storage, read_write> points: array<f32>;
+@group(0) @binding(1) var<storage, read_write> grads: array<f32>;
 // rows of `count` triples (x, y, loss)
-@group(0) @binding(3) var<storage, read_write> history: array<f32>;
+@group(0) @binding(2) var<storage, read_write> history: array<f32>;
+// Binding 3: the Evaluation block, declared by the host (`Kernel::source`), one for every point.
 
 const TAU: f32 = 6.2831855;
 
-fn value(x: f32, y: f32) -> f32 {
-    switch e.function {
+fn value(function: u32, x: f32, y: f32) -> f32 {
+    switch function {
         case 0u: {
             let a = 1.0 - x;
             let b = y - x * x;
@@ -47,8 +47,8 @@ fn value(x: f32, y: f32) -> f32 {
     }
 }
 
-fn gradient(x: f32, y: f32) -> vec2<f32> {
-    switch e.function {
+fn gradient(function: u32, x: f32, y: f32) -> vec2<f32> {
+    switch function {
         case 0u: {
             let valley_grad = 200.0 * (y - x * x);
             return vec2<f32>(-2.0 * (1.0 - x) - valley_grad * (2.0 * x), valley_grad);
@@ -82,16 +82,17 @@ fn gradient(x: f32, y: f32) -> vec2<f32> {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let k = element_index(id, groups);
+    let e = scalars(0u);
     if k >= e.count {
         return;
     }
     let x = points[2u * k];
     let y = points[2u * k + 1u];
-    let g = gradient(x, y);
+    let g = gradient(e.function, x, y);
     grads[2u * k] = g.x;
     grads[2u * k + 1u] = g.y;
     let row = 3u * (e.row * e.count + k);
     history[row] = x;
     history[row + 1u] = y;
-    history[row + 2u] = value(x, y);
+    history[row + 2u] = value(e.function, x, y);
 }

@@ -1,5 +1,5 @@
 // Fused SGD step: momentum, dampening, Nesterov, L2 weight decay (torch.optim.SGD).
-// One T (an f32, or four as a vec4) per invocation; reads param, grad and the momentum buffer once and writes param and buffer once.
+// One T (an f32, or two or four as a vec2 or vec4) per invocation; reads param, grad and the momentum buffer once and writes param and buffer once.
 // Per-step scalars: stepwise_optim::SgdScalars, filled by SgdConfig::scalars.
 
 struct SgdScalars {
@@ -15,11 +15,13 @@ struct SgdScalars {
     _pad: u32,
 }
 
-@group(0) @binding(0) var<uniform> s: SgdScalars;
-@group(0) @binding(1) var<storage, read_write> param: array<T>;
-@group(0) @binding(2) var<storage, read_write> grad: array<T>;
+@group(0) @binding(0) var<storage, read_write> param: array<T>;
+@group(0) @binding(1) var<storage, read_write> grad: array<T>;
 // Unused (a one-vector placeholder) when has_momentum is 0.
-@group(0) @binding(3) var<storage, read_write> momentum_buffer: array<T>;
+@group(0) @binding(2) var<storage, read_write> momentum_buffer: array<T>;
+
+// Binding 3: the scalar block, declared by the host (`Kernel::source`): one uniform SgdScalars shared by
+// every index, or one per index (independent problems with their own hyperparameters); `scalars(i)` reads it.
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -27,6 +29,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
     if i >= arrayLength(&param) {
         return;
     }
+    let s = scalars(i);
     let g = fma(T(s.weight_decay), param[i], grad[i]);
     var d = g;
     if s.has_momentum != 0u {

@@ -8,7 +8,7 @@ use std::sync::mpsc::{Receiver, channel};
 use egui::{Color32, ColorImage, RichText, TextureHandle, TextureOptions, Ui};
 use egui_plot::{Legend, Line, MarkerShape, Plot, PlotImage, PlotPoint, PlotPoints, Points};
 use serde::{Deserialize, Serialize};
-use stepwise_gpu::{BasinGrid, BasinMap, Gpu, Record, loss_colours};
+use stepwise_gpu::{BasinGrid, BasinMap, Gpu, Optimizers, Record, loss_colours};
 use stepwise_optim::{
     LrSchedule, Optimizer, OptimizerKind, OptimizerSpec, TestFunction, TracePoint, trace,
 };
@@ -823,7 +823,7 @@ impl TeachingView {
                 let computed = stepwise_gpu::trajectories(
                     &gpu,
                     function,
-                    &optimizer,
+                    Optimizers::Shared(&optimizer),
                     &[start],
                     steps,
                     Record::EveryStep,

@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 use stepwise_optim::{Optimizer, StateError, TestFunction, TracePoint, trace};
 
-use crate::{Gpu, GpuError, Record, trajectories};
+use crate::{Gpu, GpuError, Optimizers, Record, trajectories};
 
 /// A square grid of start points over a rectangle of the plane, in image order: row 0 is the top
 /// (largest y), pixel centres are sampled.
@@ -68,11 +68,16 @@ impl BasinMap {
     ) -> Result<Self, GpuError> {
         let starts = grid.starts();
         let finals = match compute {
-            Compute::Gpu(gpu) => {
-                trajectories(gpu, function, optimizer, &starts, steps, Record::FinalOnly)
-                    .await?
-                    .finals()
-            }
+            Compute::Gpu(gpu) => trajectories(
+                gpu,
+                function,
+                Optimizers::Shared(optimizer),
+                &starts,
+                steps,
+                Record::FinalOnly,
+            )
+            .await?
+            .finals(),
             Compute::Cpu => starts
                 .par_iter()
                 .map(|&start| {

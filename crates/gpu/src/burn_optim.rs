@@ -15,27 +15,32 @@ use burn::backend::wgpu::{
 };
 use burn::backend::{Backend, Dispatch, backend_extension, tensor::FloatTensor};
 use burn::cubecl::prelude::KernelId;
-use burn::cubecl::server::KernelArguments;
+use burn::cubecl::server::{KernelArguments, MetadataBindingInfo};
 use burn::cubecl::{CubeCount, CubeDim};
 use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor, TensorData};
 use stepwise_optim::{OptimizerConfig, Step};
 
 use crate::kernel_for;
-use crate::kernels::{Kernel, WORKGROUP_SIZE, Width, workgroups};
+use crate::kernels::{Kernel, Scalars, WORKGROUP_SIZE, Width, workgroups};
 
-/// The largest scalar block of any kernel, in 32-bit words (`AdamScalars` and its siblings).
-const SCALAR_WORDS: usize = 12;
+/// The largest scalar block of any kernel, in 64-bit words (`AdamScalars` and its siblings: 48
+/// bytes).
+const SCALAR_WORDS: usize = 6;
 
-/// A kernel's scalar block, as 32-bit words (the bytes of the optimizer crate's struct).
+/// A kernel's scalar block: the bytes of the optimizer crate's struct as the 64-bit words of
+/// burn's launch metadata, which burn binds as a uniform buffer after the launch's storage
+/// buffers, exactly where the kernels declare their block ([`Scalars::Shared`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ScalarBlock([u32; SCALAR_WORDS]);
+pub struct ScalarBlock([u64; SCALAR_WORDS]);
 
 impl ScalarBlock {
     fn new(bytes: &[u8]) -> Self {
-        let mut words = [0_u32; SCALAR_WORDS];
-        for (word, chunk) in words.iter_mut().zip(bytes.chunks_exact(4)) {
-            *word = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        let mut words = [0_u64; SCALAR_WORDS];
+        for (word, chunk) in words.iter_mut().zip(bytes.chunks(8)) {
+            let mut le = [0_u8; 8];
+            le[..chunk.len()].copy_from_slice(chunk);
+            *word = u64::from_le_bytes(le);
         }
         Self(words)
     }
@@ -88,10 +93,8 @@ impl FusedStepOps for CubeBackend {
         let grad = into_contiguous(grad);
         let states = [exclusive(state_a), exclusive(state_b), exclusive(state_c)];
         let client = param.client.clone();
-        let block = client.create_from_slice(bytemuck::cast_slice(&scalars.0));
         let state_bindings = (kernel.storage_bindings() - 2) as usize;
         let mut buffers = vec![
-            block.binding(),
             param.handle.clone().binding(),
             grad.handle.clone().binding(),
         ];
@@ -114,25 +117,23 @@ impl FusedStepOps for CubeBackend {
                 CubeDim::new_1d(WORKGROUP_SIZE),
             )),
             CubeCount::Static(x, y, 1),
-            KernelArguments::new().with_buffers(buffers),
+            KernelArguments::new()
+                .with_buffers(buffers)
+                .with_info(MetadataBindingInfo::custom(scalars.0.to_vec())),
         );
         let [a, b, c] = states;
         (param, a, b, c)
     }
 }
 
-/// A kernel of `shaders/` as burn compiles it: burn binds every buffer as storage, so the scalar
-/// block is declared `var<storage, read_write>` instead of `var<uniform>`; nothing else changes.
+/// A kernel of `shaders/` as burn launches it: the same text as on plain wgpu, its scalar block
+/// filled from the launch's metadata.
 #[derive(Debug)]
 struct BurnKernel(Kernel, Width);
 
 impl KernelSource for BurnKernel {
     fn source(&self) -> SourceTemplate {
-        SourceTemplate::new(
-            self.0
-                .source(self.1)
-                .replace("var<uniform> ", "var<storage, read_write> "),
-        )
+        SourceTemplate::new(self.0.source(self.1, Scalars::Shared))
     }
 
     fn id(&self) -> KernelId {

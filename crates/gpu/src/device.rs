@@ -107,6 +107,18 @@ pub enum GpuError {
         /// The device limit.
         limit: u64,
     },
+    /// Problems stepped in one dispatch whose optimizers need different kernels or state.
+    #[error(
+        "optimizer {index} is {found}, but problems stepped together need one kind of optimizer and state: the first is {expected}"
+    )]
+    MixedOptimizers {
+        /// The first optimizer that differs from the first one.
+        index: usize,
+        /// The first optimizer.
+        expected: String,
+        /// The one that differs.
+        found: String,
+    },
     /// State or gradient that does not fit the parameter or the optimizer.
     #[error(transparent)]
     State(#[from] stepwise_optim::StateError),

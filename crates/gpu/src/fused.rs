@@ -7,7 +7,7 @@ use stepwise_optim::{
     StateError, Step,
 };
 
-use crate::kernels::{Kernel, Pipeline, UniformSlots, Width, workgroups};
+use crate::kernels::{Kernel, Pipeline, ScalarSlots, Scalars, Width, workgroups};
 use crate::{Gpu, GpuError};
 
 /// The kernel that steps an optimizer.
@@ -20,8 +20,8 @@ pub const fn kernel_for(config: &OptimizerConfig) -> Kernel {
     }
 }
 
-/// Size of the kernel's uniform block (the optimizer crate's scalar struct).
-const fn uniform_size(kernel: Kernel) -> u64 {
+/// Size of the kernel's scalar block (the optimizer crate's scalar struct).
+const fn block_size(kernel: Kernel) -> u64 {
     (match kernel {
         Kernel::Sgd => size_of::<SgdScalars>(),
         Kernel::Adam => size_of::<AdamScalars>(),
@@ -31,20 +31,38 @@ const fn uniform_size(kernel: Kernel) -> u64 {
     }) as u64
 }
 
-/// How many `f32`s each invocation updates on plain wgpu buffers: whole `vec4`s, since the buffers
-/// are ours to pad (llvmpipe needs 16-byte accesses for bandwidth; GPUs do not mind).
-const WIDTH: Width = Width::Vec4;
+/// How a stepper's elements map onto invocations and scalar blocks.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    width: Width,
+    scalars: Scalars,
+    /// Scalar blocks per step: 1, or one per problem.
+    blocks: usize,
+}
+
+impl Layout {
+    /// One tensor, one optimizer: whole `vec4`s, since the buffers are ours to pad (llvmpipe
+    /// needs 16-byte accesses for bandwidth; GPUs do not mind).
+    const TENSOR: Self = Self {
+        width: Width::Vec4,
+        scalars: Scalars::Shared,
+        blocks: 1,
+    };
+}
 
 /// A parameter tensor, its gradient and its optimizer state on the GPU, with the fused kernel that
 /// updates them in one pass per step. Buffers are padded with zeros to whole vectors; the padding
 /// never reaches the caller.
 ///
 /// The per-step scalars come from `Optimizer::begin_step` on the host, as for the CPU path, and
-/// are written into uniform slots: up to `slots` steps can be encoded into one submission.
+/// are written into slots: up to `slots` steps can be encoded into one submission. Either one
+/// optimizer steps the whole tensor ([`new`](Self::new)), or the tensor is many 2-D problems, each
+/// with its own optimizer ([`per_problem`](Self::per_problem)).
 #[derive(Debug)]
 pub struct FusedStepper {
     pipeline: Pipeline,
-    uniforms: UniformSlots,
+    scalars: ScalarSlots,
+    layout: Layout,
     len: usize,
     param: wgpu::Buffer,
     grad: wgpu::Buffer,
@@ -64,6 +82,69 @@ impl FusedStepper {
     pub async fn new(
         gpu: &Gpu,
         config: &OptimizerConfig,
+        param: &[f32],
+        state: &ParamState,
+        slots: u32,
+    ) -> Result<Self, GpuError> {
+        Self::build(gpu, config, Layout::TENSOR, param, state, slots).await
+    }
+
+    /// Uploads many independent 2-D problems, `points` = (x0, y0, x1, y1, …), each stepped by its
+    /// own optimizer of `configs` (one per point: for example a grid of learning rates) in one
+    /// dispatch. Every config must need the same kernel and state buffers (one optimizer,
+    /// different hyperparameters); `state` covers all points. Each step's scalars are written
+    /// point by point ([`write_steps`](Self::write_steps)).
+    ///
+    /// # Errors
+    /// [`GpuError::MixedOptimizers`] when the configs need different kernels or state;
+    /// [`GpuError::State`] when `points` is not two values per config or `state` does not fit;
+    /// as [`new`](Self::new) otherwise.
+    pub async fn per_problem(
+        gpu: &Gpu,
+        configs: &[OptimizerConfig],
+        points: &[f32],
+        state: &ParamState,
+        slots: u32,
+    ) -> Result<Self, GpuError> {
+        let Some(first) = configs.first() else {
+            return Err(GpuError::State(StateError::LengthMismatch {
+                buffer: "optimizers (one per point)",
+                expected: points.len() / 2,
+                found: 0,
+            }));
+        };
+        let shape = first.init_state(0);
+        for (index, config) in configs.iter().enumerate() {
+            if kernel_for(config) != kernel_for(first) || config.init_state(0) != shape {
+                let describe = |c: &OptimizerConfig| {
+                    format!("{} ({} state)", c.kind(), c.init_state(0).name())
+                };
+                return Err(GpuError::MixedOptimizers {
+                    index,
+                    expected: describe(first),
+                    found: describe(config),
+                });
+            }
+        }
+        if points.len() != 2 * configs.len() {
+            return Err(GpuError::State(StateError::LengthMismatch {
+                buffer: "points (two values per optimizer)",
+                expected: 2 * configs.len(),
+                found: points.len(),
+            }));
+        }
+        let layout = Layout {
+            width: Width::Pair,
+            scalars: Scalars::PerIndex,
+            blocks: configs.len(),
+        };
+        Self::build(gpu, first, layout, points, state, slots).await
+    }
+
+    async fn build(
+        gpu: &Gpu,
+        config: &OptimizerConfig,
+        layout: Layout,
         param: &[f32],
         state: &ParamState,
         slots: u32,
@@ -88,8 +169,9 @@ impl FusedStepper {
                 }));
             }
         }
-        let pipeline = Pipeline::new(gpu, kernel, WIDTH).await?;
-        let padded = len.next_multiple_of(WIDTH.lanes()).max(WIDTH.lanes());
+        let pipeline = Pipeline::new(gpu, kernel, layout.width, layout.scalars).await?;
+        let lanes = layout.width.lanes();
+        let padded = len.next_multiple_of(lanes).max(lanes);
         // `size` f32s: the values, then zeros up to whole vectors.
         let storage = |label: &str, values: &[f32], size: usize| {
             let mut contents = values.to_vec();
@@ -107,38 +189,35 @@ impl FusedStepper {
         };
         let param_buffer = storage("param", param, padded);
         let grad = storage("grad", &[], padded);
-        let bindings = (kernel.storage_bindings() - 2) as usize;
-        let state_gpu: Vec<wgpu::Buffer> = (0..bindings)
+        let state_bindings = (kernel.storage_bindings() - 2) as usize;
+        let state_gpu: Vec<wgpu::Buffer> = (0..state_bindings)
             .map(|i| match buffers.get(i) {
                 Some((name, values)) => storage(name, values, padded),
                 // A buffer the variant does not use: one vector of zeros.
-                None => storage("placeholder", &[], WIDTH.lanes()),
+                None => storage("placeholder", &[], lanes),
             })
             .collect();
-        let uniforms = UniformSlots::new(gpu, kernel.file(), slots, uniform_size(kernel));
-        let mut entries = vec![
-            wgpu::BindGroupEntry {
-                binding: 0,
-                resource: uniforms.binding(uniform_size(kernel)),
-            },
-            wgpu::BindGroupEntry {
-                binding: 1,
-                resource: param_buffer.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 2,
-                resource: grad.as_entire_binding(),
-            },
-        ];
-        entries.extend(
-            state_gpu
-                .iter()
-                .zip(3..)
-                .map(|(buffer, binding)| wgpu::BindGroupEntry {
-                    binding,
-                    resource: buffer.as_entire_binding(),
-                }),
-        );
+        let scalars = ScalarSlots::new(
+            gpu,
+            kernel.file(),
+            layout.scalars,
+            slots,
+            layout.blocks,
+            block_size(kernel),
+        )?;
+        let mut entries: Vec<wgpu::BindGroupEntry> = [&param_buffer, &grad]
+            .into_iter()
+            .chain(&state_gpu)
+            .zip(0..)
+            .map(|(buffer, binding)| wgpu::BindGroupEntry {
+                binding,
+                resource: buffer.as_entire_binding(),
+            })
+            .collect();
+        entries.push(wgpu::BindGroupEntry {
+            binding: kernel.storage_bindings(),
+            resource: scalars.binding(),
+        });
         let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(kernel.file()),
             layout: &pipeline.layout,
@@ -146,7 +225,8 @@ impl FusedStepper {
         });
         Ok(Self {
             pipeline,
-            uniforms,
+            scalars,
+            layout,
             len,
             param: param_buffer,
             grad,
@@ -178,7 +258,12 @@ impl FusedStepper {
 
     /// How many steps fit in one submission.
     pub const fn slots(&self) -> u32 {
-        self.uniforms.slots
+        self.scalars.slots
+    }
+
+    /// Scalar blocks per step: 1, or the number of problems.
+    pub const fn blocks_per_step(&self) -> usize {
+        self.layout.blocks
     }
 
     /// Uploads a gradient; it takes effect at the next submission.
@@ -198,25 +283,37 @@ impl FusedStepper {
         Ok(())
     }
 
-    /// Writes the scalars of `steps` into slots 0, 1, … (at most [`slots`](Self::slots) of them).
+    /// Writes the scalars of `steps` into slots 0, 1, …: [`blocks_per_step`](Self::blocks_per_step)
+    /// of them per slot (problem by problem), for at most [`slots`](Self::slots) slots.
     pub fn write_steps(&self, gpu: &Gpu, steps: &[Step]) {
+        let blocks = self.layout.blocks;
         debug_assert!(
-            steps.len() <= self.uniforms.slots as usize,
-            "more steps than slots"
+            steps.len().is_multiple_of(blocks)
+                && steps.len() / blocks <= self.scalars.slots as usize,
+            "whole steps, no more than the slots"
         );
-        self.uniforms
-            .write(gpu, steps.iter().map(|s| s.scalars.as_bytes()));
+        let slots: Vec<Vec<u8>> = steps
+            .chunks(blocks)
+            .map(|slot| {
+                slot.iter()
+                    .flat_map(|s| s.scalars.as_bytes())
+                    .copied()
+                    .collect()
+            })
+            .collect();
+        self.scalars.write(gpu, slots.iter().map(Vec::as_slice));
     }
 
     /// Records the step whose scalars are in `slot` into a compute pass.
     pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>, slot: u32) {
-        let (x, y) = workgroups(self.len.div_ceil(WIDTH.lanes()));
+        let (x, y) = workgroups(self.len.div_ceil(self.layout.width.lanes()));
         pass.set_pipeline(&self.pipeline.pipeline);
-        pass.set_bind_group(0, &self.bind_group, &[self.uniforms.offset(slot)]);
+        pass.set_bind_group(0, &self.bind_group, &[self.scalars.offset(slot)]);
         pass.dispatch_workgroups(x, y, 1);
     }
 
-    /// One step with a gradient from the host: upload, dispatch, submit.
+    /// One step of a stepper made by [`new`](Self::new) (one optimizer) with a gradient from the
+    /// host: upload, dispatch, submit.
     ///
     /// # Errors
     /// As [`write_grad`](Self::write_grad).

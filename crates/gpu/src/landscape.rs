@@ -1,19 +1,25 @@
 //! Many independent 2-D optimization problems in one dispatch per step: one trajectory per start
-//! point, for `stepwise trace --device gpu`, basin maps and the teaching view.
+//! point or per hyperparameter setting, for `stepwise trace --device gpu`, basin maps,
+//! hyperparameter maps and the teaching view.
 //!
 //! The start points form one flat parameter vector (x0, y0, x1, y1, …). Each step is two
 //! dispatches in one compute pass: `functions.wgsl` writes every point's gradient (and records
 //! its position and loss), then the optimizer's fused kernel updates the whole vector, which is
-//! exactly the element-wise update of every problem at once.
+//! exactly the element-wise update of every problem at once. With one optimizer the kernel reads
+//! one scalar block; with one optimizer per start it reads each problem's own block.
 
 use bytemuck::{Pod, Zeroable};
-use stepwise_optim::{Optimizer, Step, TestFunction, TracePoint};
+use stepwise_optim::{Optimizer, ParamState, Step, TestFunction, TracePoint};
 
-use crate::kernels::{Kernel, Pipeline, UniformSlots, Width, workgroups};
+use crate::kernels::{Kernel, Pipeline, ScalarSlots, Scalars, Width, workgroups};
 use crate::{FusedStepper, Gpu, GpuError};
 
 /// Steps encoded into one submission.
 const STEPS_PER_SUBMISSION: u32 = 512;
+
+/// With one optimizer per start, scalar blocks written per submission at most (steps × starts):
+/// 256 Ki blocks of at most 48 bytes, 12 MiB of host-computed scalars.
+const PER_START_BLOCKS_PER_SUBMISSION: usize = 1 << 18;
 
 /// The uniform block of `functions.wgsl`.
 #[repr(C)]
@@ -95,16 +101,27 @@ impl Trajectories {
     }
 }
 
-/// Runs `optimizer` (from its current step) for `steps` steps on `function` from every start point
-/// at once, on the GPU.
+/// The optimizers of many 2-D problems stepped together.
+#[derive(Clone, Copy, Debug)]
+pub enum Optimizers<'a> {
+    /// One optimizer (hyperparameters, schedule, step count) for every start point.
+    Shared(&'a Optimizer),
+    /// One optimizer per start point, all of one kind and state (for example a grid of learning
+    /// rates and betas): a hyperparameter map in one dispatch per step.
+    PerStart(&'a [Optimizer]),
+}
+
+/// Runs the optimizers (each from its current step) for `steps` steps on `function` from every
+/// start point at once, on the GPU.
 ///
 /// # Errors
 /// [`GpuError::TooLarge`] when the points or the recorded history exceed the device's buffer
-/// limit; shader and readback errors.
+/// limit; [`GpuError::MixedOptimizers`] or [`GpuError::State`] when per-start optimizers differ in
+/// kind or number from the starts; shader and readback errors.
 pub async fn trajectories(
     gpu: &Gpu,
     function: TestFunction,
-    optimizer: &Optimizer,
+    optimizers: Optimizers<'_>,
     starts: &[[f32; 2]],
     steps: u64,
     record: Record,
@@ -125,14 +142,37 @@ pub async fn trajectories(
         limit: u64::from(u32::MAX),
     })?;
 
-    let mut optimizer = optimizer.clone();
     let points: Vec<f32> = starts.iter().flatten().copied().collect();
-    let state = optimizer.init_state(points.len());
     let slots = u32::try_from(steps.clamp(1, u64::from(STEPS_PER_SUBMISSION))).unwrap_or(1);
-    let stepper = FusedStepper::new(gpu, optimizer.config(), &points, &state, slots).await?;
-    let evaluate = Pipeline::new(gpu, Kernel::Functions, Width::Scalar).await?;
+    let (mut optimizers, stepper) = match optimizers {
+        Optimizers::Shared(optimizer) => {
+            let state = optimizer.init_state(points.len());
+            let stepper =
+                FusedStepper::new(gpu, optimizer.config(), &points, &state, slots).await?;
+            (vec![optimizer.clone()], stepper)
+        }
+        Optimizers::PerStart(optimizers) => {
+            let configs: Vec<_> = optimizers.iter().map(|o| *o.config()).collect();
+            let state = configs
+                .first()
+                .map_or(ParamState::Stateless, |c| c.init_state(points.len()));
+            // Each slot holds every problem's block: fewer steps fit in one submission.
+            let slots = slots.min(PER_START_BLOCKS_PER_SUBMISSION.div_ceil(count.max(1)) as u32);
+            let stepper = FusedStepper::per_problem(gpu, &configs, &points, &state, slots).await?;
+            (optimizers.to_vec(), stepper)
+        }
+    };
+    let slots = stepper.slots();
+    let evaluate = Pipeline::new(gpu, Kernel::Functions, Width::Scalar, Scalars::Shared).await?;
     let evaluation_size = std::mem::size_of::<Evaluation>() as u64;
-    let evaluations = UniformSlots::new(gpu, Kernel::Functions.file(), slots, evaluation_size);
+    let evaluations = ScalarSlots::new(
+        gpu,
+        Kernel::Functions.file(),
+        Scalars::Shared,
+        slots,
+        1,
+        evaluation_size,
+    )?;
     let history = gpu.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("trajectory history"),
         size: history_floats.max(1) * 4,
@@ -145,19 +185,19 @@ pub async fn trajectories(
         entries: &[
             wgpu::BindGroupEntry {
                 binding: 0,
-                resource: evaluations.binding(evaluation_size),
-            },
-            wgpu::BindGroupEntry {
-                binding: 1,
                 resource: stepper.param_buffer().as_entire_binding(),
             },
             wgpu::BindGroupEntry {
-                binding: 2,
+                binding: 1,
                 resource: stepper.grad_buffer().as_entire_binding(),
             },
             wgpu::BindGroupEntry {
-                binding: 3,
+                binding: 2,
                 resource: history.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 3,
+                resource: evaluations.binding(),
             },
         ],
     });
@@ -181,7 +221,15 @@ pub async fn trajectories(
     let mut done = 0;
     while done < steps {
         let batch = (steps - done).min(u64::from(slots));
-        let batch_steps: Vec<Step> = (0..batch).map(|_| optimizer.begin_step()).collect();
+        // Slot-major: every problem's step, one slot after another.
+        let batch_steps: Vec<Step> = (0..batch)
+            .flat_map(|_| {
+                optimizers
+                    .iter_mut()
+                    .map(Optimizer::begin_step)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         stepper.write_steps(gpu, &batch_steps);
         let blocks: Vec<Evaluation> = (done..done + batch).map(evaluation).collect();
         evaluations.write(gpu, blocks.iter().map(bytemuck::bytes_of));

@@ -10,7 +10,8 @@
 //!
 //! - [`Gpu`]: adapter selection with a clear report, device, queue, async readback.
 //! - [`FusedStepper`]: one parameter tensor and its state in GPU buffers.
-//! - [`trajectories`]: many independent 2-D problems (one per start point) stepped together.
+//! - [`trajectories`]: many independent 2-D problems (one per start point, with one optimizer or
+//!   one each) stepped together.
 //! - [`FusedOptimizer`]: the fused kernels as a burn optimizer, in place on burn-wgpu tensors;
 //!   [`ReferenceOptimizer`]: the CPU reference as a burn optimizer for any backend.
 //! - [`BasinMap`]: the final loss from every pixel of a grid of start points (GPU, CPU fallback).
@@ -26,5 +27,5 @@ pub use basin::{BasinGrid, BasinMap, Compute, DIVERGED, loss_colours};
 pub use burn_optim::{FusedOptimizer, FusedStepOps, ReferenceOptimizer, ScalarBlock, TensorState};
 pub use device::{AdapterSummary, Gpu, GpuError};
 pub use fused::{FusedStepper, kernel_for};
-pub use kernels::{Kernel, WORKGROUP_SIZE, Width};
-pub use landscape::{Record, Trajectories, trajectories};
+pub use kernels::{Kernel, Scalars, WORKGROUP_SIZE, Width};
+pub use landscape::{Optimizers, Record, Trajectories, trajectories};

@@ -1,9 +1,12 @@
 //! Many 2-D problems in one dispatch against the CPU reference: whole trajectories for every
-//! function × optimizer, and basin maps at every pixel.
+//! function × optimizer, with one optimizer for all starts or one per start (hyperparameter
+//! grids), and basin maps at every pixel.
 
 #![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
 
-use stepwise_gpu::{BasinGrid, BasinMap, Compute, DIVERGED, Gpu, Record, trajectories};
+use stepwise_gpu::{
+    BasinGrid, BasinMap, Compute, DIVERGED, Gpu, GpuError, Optimizers, Record, trajectories,
+};
 use stepwise_optim::{LrSchedule, Optimizer, OptimizerConfig, TestFunction, TracePoint, trace};
 
 fn gpu() -> Gpu {
@@ -46,7 +49,14 @@ fn recorded_trajectories_equal_cpu_traces() {
     for function in TestFunction::ALL {
         for spec in SPECS {
             let optimizer = optimizer(spec);
-            let run = trajectories(&gpu, function, &optimizer, &starts, 300, Record::EveryStep);
+            let run = trajectories(
+                &gpu,
+                function,
+                Optimizers::Shared(&optimizer),
+                &starts,
+                300,
+                Record::EveryStep,
+            );
             let gpu_runs = pollster::block_on(run).expect("gpu trajectories");
             assert_eq!((gpu_runs.starts(), gpu_runs.rows()), (4, 301));
             for (k, &start) in starts.iter().enumerate() {
@@ -57,6 +67,169 @@ fn recorded_trajectories_equal_cpu_traces() {
             }
         }
     }
+}
+
+/// A grid over learning rates × second hyperparameters (`beta1`, or SGD's `momentum`), as the
+/// teaching view's hyperparameter map spans them, for each optimizer kind.
+fn hyperparameter_grids(lrs: &[f64], seconds: &[f64]) -> Vec<Vec<Optimizer>> {
+    let kinds = [
+        ("sgd", "momentum", r#", "dampening": 0.5"#),
+        ("adam", "beta1", ""),
+        (
+            "adamw",
+            "beta1",
+            r#", "amsgrad": true, "weight_decay": 0.01"#,
+        ),
+        ("adabound", "beta1", r#", "final_lr": 0.05"#),
+        ("radam", "beta1", ""),
+    ];
+    kinds
+        .iter()
+        .map(|(kind, second, extra)| {
+            let mut grid = Vec::new();
+            for lr in lrs {
+                for value in seconds {
+                    grid.push(optimizer(&format!(
+                        r#"{{"optimizer": "{kind}", "lr": {lr}, "{second}": {value}{extra}}}"#
+                    )));
+                }
+            }
+            grid
+        })
+        .collect()
+}
+
+/// Points bit for bit (NaN included, which `==` would refuse).
+fn bits(points: &[TracePoint]) -> Vec<(u64, [u32; 3])> {
+    points
+        .iter()
+        .map(|p| (p.step, [p.x.to_bits(), p.y.to_bits(), p.loss.to_bits()]))
+        .collect()
+}
+
+fn run_per_start(
+    gpu: &Gpu,
+    function: TestFunction,
+    grid: &[Optimizer],
+    starts: &[[f32; 2]],
+    steps: u64,
+) -> stepwise_gpu::Trajectories {
+    let run = trajectories(
+        gpu,
+        function,
+        Optimizers::PerStart(grid),
+        starts,
+        steps,
+        Record::EveryStep,
+    );
+    let runs = pollster::block_on(run).expect("gpu trajectories");
+    assert_eq!(
+        (runs.starts(), runs.rows()),
+        (grid.len(), steps as usize + 1)
+    );
+    runs
+}
+
+/// One optimizer per start changes where the kernel reads its scalars, nothing else: every
+/// trajectory equals the same optimizer run alone (one shared block), bit for bit, over a grid
+/// wide enough to diverge (learning rates to 0.2, momentum and beta1 to 0.99).
+#[test]
+fn per_start_optimizers_equal_each_optimizer_run_alone() {
+    let gpu = gpu();
+    for grid in hyperparameter_grids(&[1e-4, 1e-2, 0.2], &[0.0, 0.9, 0.99]) {
+        // SGD without momentum keeps no state: not the same state shape as the rest of its grid.
+        let grid: Vec<Optimizer> = grid
+            .into_iter()
+            .filter(|o| o.init_state(0).name() != "stateless")
+            .collect();
+        let starts: Vec<[f32; 2]> = (0..grid.len())
+            .map(|k| [k as f32 / 5.0 - 1.0, 1.5 - k as f32 / 10.0])
+            .collect();
+        for function in TestFunction::ALL {
+            let runs = run_per_start(&gpu, function, &grid, &starts, 100);
+            for (k, (start, optimizer)) in starts.iter().zip(&grid).enumerate() {
+                let alone = pollster::block_on(trajectories(
+                    &gpu,
+                    function,
+                    Optimizers::Shared(optimizer),
+                    &[*start],
+                    100,
+                    Record::EveryStep,
+                ))
+                .expect("gpu trajectory");
+                assert_eq!(
+                    bits(&runs.trajectory(k)),
+                    bits(&alone.trajectory(0)),
+                    "{function} {:?} from {start:?}",
+                    optimizer.config()
+                );
+            }
+        }
+    }
+}
+
+/// A hyperparameter map's trajectories (one start, one optimizer per cell) against the CPU
+/// reference, at settings that stay tame: large steps on Rastrigin's sines or momentum 0.99 in
+/// Rosenbrock's valley grow last-bit differences in `sin` and `fma` into visible ones (measured:
+/// 1e-7 at step 10 to 1e-3 by step 150), which says nothing about the kernels.
+#[test]
+fn per_start_optimizers_equal_their_cpu_traces() {
+    let gpu = gpu();
+    for grid in hyperparameter_grids(&[1e-4, 1e-3, 3e-3], &[0.1, 0.5, 0.9]) {
+        let starts = vec![[-1.2, 1.1]; grid.len()];
+        for function in TestFunction::ALL {
+            let runs = run_per_start(&gpu, function, &grid, &starts, 150);
+            for (k, (start, optimizer)) in starts.iter().zip(&grid).enumerate() {
+                let what = format!("{function} {:?} from {start:?}", optimizer.config());
+                let cpu = trace(function, &mut optimizer.clone(), *start, 150).expect("cpu trace");
+                for (g, c) in runs.trajectory(k).into_iter().zip(cpu) {
+                    assert_close(&what, g, c, 1e-4);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn per_start_optimizers_must_share_one_kernel_and_state() {
+    let gpu = gpu();
+    let mixed = [
+        optimizer(r#"{"optimizer": "adam"}"#),
+        optimizer(r#"{"optimizer": "adam", "lr": 0.01}"#),
+        optimizer(r#"{"optimizer": "adam", "amsgrad": true}"#),
+    ];
+    let starts = [[0.0, 0.0]; 3];
+    let run = |optimizers: &[Optimizer], starts: &[[f32; 2]]| {
+        pollster::block_on(trajectories(
+            &gpu,
+            TestFunction::Quadratic,
+            Optimizers::PerStart(optimizers),
+            starts,
+            5,
+            Record::FinalOnly,
+        ))
+    };
+    let err = run(&mixed, &starts).expect_err("AMSGrad needs one more state buffer");
+    assert!(
+        matches!(err, GpuError::MixedOptimizers { index: 2, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("optimizer 2 is adam (moments with running maximum state)"),
+        "{err}"
+    );
+    let err = run(&mixed[..1], &starts).expect_err("one optimizer for three starts");
+    assert!(err.to_string().contains("length mismatch"), "{err}");
+    let sgd_and_adam = [
+        optimizer(r#"{"optimizer": "sgd", "momentum": 0.9}"#),
+        mixed[0].clone(),
+    ];
+    let err = run(&sgd_and_adam, &starts[..2]).expect_err("two kernels");
+    assert!(
+        matches!(err, GpuError::MixedOptimizers { index: 1, .. }),
+        "{err:?}"
+    );
 }
 
 #[test]

@@ -1,15 +1,16 @@
-//! Every kernel's WGSL parses and validates with naga, and its uniform block has the size of the
-//! optimizer crate's scalar struct that fills it.
+//! Every kernel's WGSL parses and validates with naga at every width and scalar placement, and its
+//! scalar block, bound after the storage buffers, has the layout of the optimizer crate's scalar
+//! struct that fills it.
 
 #![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
 
 use std::mem::size_of;
 
-use stepwise_gpu::{Kernel, Width};
+use stepwise_gpu::{Kernel, Scalars, Width};
 use stepwise_optim::{AdaBoundScalars, AdamScalars, RAdamScalars, SgdScalars};
 
-fn validated(kernel: Kernel, width: Width) -> naga::Module {
-    let source = kernel.source(width);
+fn validated(kernel: Kernel, width: Width, scalars: Scalars) -> naga::Module {
+    let source = kernel.source(width, scalars);
     let module = naga::front::wgsl::parse_str(&source)
         .unwrap_or_else(|err| panic!("{}: {}", kernel.file(), err.emit_to_string(&source)));
     naga::valid::Validator::new(
@@ -24,19 +25,48 @@ fn validated(kernel: Kernel, width: Width) -> naga::Module {
 #[test]
 fn every_kernel_validates() {
     for kernel in Kernel::ALL {
-        for width in [Width::Scalar, Width::Vec4] {
-            let module = validated(kernel, width);
-            assert!(
-                module.entry_points.iter().any(|e| e.name == "main"),
-                "{} ({width:?}) has a `main` entry point",
-                kernel.file()
-            );
+        for width in Width::ALL {
+            for scalars in Scalars::ALL {
+                let module = validated(kernel, width, scalars);
+                assert!(
+                    module.entry_points.iter().any(|e| e.name == "main"),
+                    "{} ({width:?}, {scalars:?}) has a `main` entry point",
+                    kernel.file()
+                );
+            }
         }
     }
 }
 
+/// The scalar block `module` declares: its binding and its struct type (the element type for an
+/// array of blocks), with the array's stride.
+fn scalar_block(
+    module: &naga::Module,
+    kernel: Kernel,
+) -> (u32, naga::Handle<naga::Type>, Option<u32>) {
+    let (binding, ty) = module
+        .global_variables
+        .iter()
+        .find(|(_, var)| {
+            matches!(
+                var.space,
+                naga::AddressSpace::Uniform
+                    | naga::AddressSpace::Storage {
+                        access: naga::StorageAccess::LOAD
+                    }
+            )
+        })
+        .map(|(_, var)| (var.binding.as_ref().map(|b| b.binding), var.ty))
+        .unwrap_or_else(|| panic!("{} has a scalar block", kernel.file()));
+    let binding = binding.unwrap_or_else(|| panic!("{}: the block is bound", kernel.file()));
+    match module.types[ty].inner {
+        naga::TypeInner::Array { base, stride, .. } => (binding, base, Some(stride)),
+        _ => (binding, ty, None),
+    }
+}
+
 #[test]
-fn uniform_blocks_match_the_host_scalar_structs() {
+fn scalar_blocks_match_the_host_scalar_structs() {
     let cases = [
         (Kernel::Sgd, size_of::<SgdScalars>()),
         (Kernel::Adam, size_of::<AdamScalars>()),
@@ -44,30 +74,39 @@ fn uniform_blocks_match_the_host_scalar_structs() {
         (Kernel::RAdam, size_of::<RAdamScalars>()),
     ];
     for (kernel, host_size) in cases {
-        let module = validated(kernel, Width::Vec4);
-        let uniform = module
-            .global_variables
-            .iter()
-            .find(|(_, var)| var.space == naga::AddressSpace::Uniform)
-            .map(|(_, var)| var.ty)
-            .unwrap_or_else(|| panic!("{} has a uniform block", kernel.file()));
-        let naga::TypeInner::Struct { members, span } = &module.types[uniform].inner else {
-            panic!("{}: the uniform block is a struct", kernel.file());
-        };
-        assert_eq!(
-            *span as usize,
-            host_size,
-            "{}: size of the uniform block",
-            kernel.file()
-        );
-        for (i, member) in members.iter().enumerate() {
+        for scalars in Scalars::ALL {
+            let module = validated(kernel, Width::Vec4, scalars);
+            let (binding, block, stride) = scalar_block(&module, kernel);
             assert_eq!(
-                member.offset as usize,
-                4 * i,
-                "{}: member {:?} is packed",
-                kernel.file(),
-                member.name
+                binding,
+                kernel.storage_bindings(),
+                "{}: the block follows the storage buffers",
+                kernel.file()
             );
+            assert_eq!(
+                stride.map(|s| s as usize),
+                (scalars == Scalars::PerIndex).then_some(host_size),
+                "{} ({scalars:?}): one host struct per array element",
+                kernel.file()
+            );
+            let naga::TypeInner::Struct { members, span } = &module.types[block].inner else {
+                panic!("{}: the scalar block is a struct", kernel.file());
+            };
+            assert_eq!(
+                *span as usize,
+                host_size,
+                "{}: size of the scalar block",
+                kernel.file()
+            );
+            for (i, member) in members.iter().enumerate() {
+                assert_eq!(
+                    member.offset as usize,
+                    4 * i,
+                    "{}: member {:?} is packed",
+                    kernel.file(),
+                    member.name
+                );
+            }
         }
     }
 }

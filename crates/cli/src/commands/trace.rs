@@ -3,7 +3,7 @@
 use std::io::{BufWriter, Write};
 
 use clap::Args;
-use stepwise_gpu::{Record, trajectories};
+use stepwise_gpu::{Optimizers, Record, trajectories};
 use stepwise_optim::{LrSchedule, Optimizer, OptimizerSpec, TestFunction, trace};
 
 use super::{Device, Error, format_f32, parse_pair};
@@ -49,7 +49,7 @@ pub fn run(args: &TraceArgs) -> Result<(), Error> {
             let run = trajectories(
                 &gpu,
                 args.function,
-                &optimizer,
+                Optimizers::Shared(&optimizer),
                 &starts,
                 args.steps,
                 Record::EveryStep,
