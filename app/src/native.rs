@@ -102,7 +102,7 @@ pub fn screenshot(view: View, path: &Path, size: [f32; 2]) -> Result<(), String>
                 .choose_scenario(crate::teaching::Scenario::AdamOvershoot);
             app.teaching.finish_animation();
             app.teaching.start_basin(app.gpu().cloned());
-            app.teaching.start_hyper();
+            app.teaching.start_hyper(app.gpu().cloned());
         }
     }
     let image = render(&mut app, size)?;

@@ -545,11 +545,18 @@ impl TeachingView {
                 self.start_basin(gpu.cloned());
             }
             if ui
-                .add_enabled(!self.hyper.is_running(), egui::Button::new("hyperparameter map"))
-                .on_hover_text("final loss over learning rate × beta1 (momentum for SGD), from the start point")
+                .add_enabled(
+                    !self.hyper.is_running(),
+                    egui::Button::new("hyperparameter map"),
+                )
+                .on_hover_text(format!(
+                    "final loss over {0}×{0} settings of learning rate × beta1 (momentum for SGD), \
+                     from the start point ({device})",
+                    HYPER_RESOLUTION
+                ))
                 .clicked()
             {
-                self.start_hyper();
+                self.start_hyper(gpu.cloned());
             }
         });
     }
@@ -772,10 +779,6 @@ impl TeachingView {
                 .await
                 .map(|map| {
                     let side = BASIN_RESOLUTION as usize;
-                    let where_ = gpu.as_ref().map_or_else(
-                        || "CPU".to_owned(),
-                        |gpu| format!("GPU ({})", gpu.adapter.name),
-                    );
                     Computed {
                         texture_pixels: ColorImage::from_rgba_unmultiplied(
                             [side, side],
@@ -785,7 +788,8 @@ impl TeachingView {
                         centre: PlotPoint::new(f64::from(x0 + x1) / 2.0, f64::from(y0 + y1) / 2.0),
                         size: egui::vec2(x1 - x0, y1 - y0),
                         note: format!(
-                            "{side}×{side} starts × {steps} steps on the {where_} in {:.2} s",
+                            "{side}×{side} starts × {steps} steps on the {} in {:.2} s",
+                            device_name(gpu.as_ref()),
                             began.elapsed().as_secs_f64()
                         ),
                         key,
@@ -910,8 +914,9 @@ impl TeachingView {
         }
     }
 
-    /// Computes the hyperparameter map of the selected optimizer in the background.
-    pub fn start_hyper(&mut self) {
+    /// Computes the hyperparameter map of the selected optimizer in the background: every cell
+    /// in one dispatch per step on `gpu`, else on the CPU.
+    pub fn start_hyper(&mut self, gpu: Option<Gpu>) {
         let (spec, _) = match self.selected_optimizer() {
             Ok(selected) => selected,
             Err(reason) => return self.hyper = Job::Failed(reason),
@@ -925,26 +930,43 @@ impl TeachingView {
         let (sender, receiver) = channel();
         let work = async move {
             let began = Instant::now();
-            let losses = hyper_map(function, &spec, start, steps);
-            let side = HYPER_RESOLUTION;
-            let (lr0, lr1) = HYPER_LR_LOG10;
-            let _ = sender.send(Ok(Computed {
-                texture_pixels: ColorImage::from_rgba_unmultiplied(
-                    [side, side],
-                    &loss_colours(losses),
-                ),
-                texture: None,
-                centre: PlotPoint::new((lr0 + lr1) / 2.0, HYPER_SECOND_MAX / 2.0),
-                size: egui::vec2((lr1 - lr0) as f32, HYPER_SECOND_MAX as f32),
-                note: format!(
-                    "{side}×{side} settings × {steps} steps on the CPU in {:.2} s",
-                    began.elapsed().as_secs_f64()
-                ),
-                key,
-            }));
+            let compute = gpu
+                .as_ref()
+                .map_or(stepwise_gpu::Compute::Cpu, stepwise_gpu::Compute::Gpu);
+            let result = hyper_map(compute, function, &spec, start, steps)
+                .await
+                .map(|losses| {
+                    let side = HYPER_RESOLUTION;
+                    let (lr0, lr1) = HYPER_LR_LOG10;
+                    Computed {
+                        texture_pixels: ColorImage::from_rgba_unmultiplied(
+                            [side, side],
+                            &loss_colours(losses),
+                        ),
+                        texture: None,
+                        centre: PlotPoint::new((lr0 + lr1) / 2.0, HYPER_SECOND_MAX / 2.0),
+                        size: egui::vec2((lr1 - lr0) as f32, HYPER_SECOND_MAX as f32),
+                        note: format!(
+                            "{side}×{side} settings × {steps} steps on the {} in {:.2} s",
+                            device_name(gpu.as_ref()),
+                            began.elapsed().as_secs_f64()
+                        ),
+                        key,
+                    }
+                })
+                .map_err(|err| err.to_string());
+            let _ = sender.send(result);
         };
         self.hyper = Job::running(receiver, task::spawn("stepwise-hyperparameter-map", work));
     }
+}
+
+/// Where maps are computed, for notes: "CPU" or "GPU (adapter)".
+fn device_name(gpu: Option<&Gpu>) -> String {
+    gpu.map_or_else(
+        || "CPU".to_owned(),
+        |gpu| format!("GPU ({})", gpu.adapter.name),
+    )
 }
 
 /// The optimizer `spec` describes, at a constant learning rate, or why it is invalid.
@@ -958,19 +980,12 @@ const HYPER_LR_LOG10: (f64, f64) = (-4.0, 0.0);
 /// beta1 (or momentum) runs from 0 to this.
 const HYPER_SECOND_MAX: f64 = 0.99;
 
-/// The final loss of `spec` from `start` for every (learning rate, beta1 or momentum) cell, in
-/// image order (top row: the largest beta1). Invalid settings count as diverged.
-pub fn hyper_map(
-    function: TestFunction,
-    spec: &OptimizerSpec,
-    start: [f32; 2],
-    steps: u64,
-) -> Vec<f32> {
-    use rayon::prelude::*;
+/// The optimizer of every (learning rate, beta1 or momentum) cell of the hyperparameter map, in
+/// image order (top row: the largest beta1); `None` where the setting is invalid.
+fn hyper_cells(spec: &OptimizerSpec) -> Vec<Option<Optimizer>> {
     let side = HYPER_RESOLUTION;
     let (lr0, lr1) = HYPER_LR_LOG10;
     (0..side * side)
-        .into_par_iter()
         .map(|cell| {
             let (row, col) = (cell / side, cell % side);
             let mut spec = spec.clone();
@@ -982,18 +997,67 @@ pub fn hyper_map(
             } else {
                 spec.beta1 = Some(second);
             }
-            let Ok(config) = spec.resolve() else {
-                return f32::NAN;
-            };
-            let Ok(mut optimizer) = Optimizer::new(config, LrSchedule::Constant) else {
-                return f32::NAN;
-            };
-            trace(function, &mut optimizer, start, steps)
-                .ok()
-                .and_then(|points| points.last().map(|p| p.loss))
-                .unwrap_or(f32::NAN)
+            optimizer_for(&spec).ok()
         })
         .collect()
+}
+
+/// The final loss of `spec` from `start` for every cell of [`hyper_cells`], in image order.
+/// Invalid settings count as diverged (NaN). On the GPU every cell is one problem with its own
+/// scalars, all stepped in one dispatch per step; on the CPU, one trace per cell in parallel.
+///
+/// # Errors
+/// GPU errors (the CPU path has none: a failed trace is a diverged cell).
+pub async fn hyper_map(
+    compute: stepwise_gpu::Compute<'_>,
+    function: TestFunction,
+    spec: &OptimizerSpec,
+    start: [f32; 2],
+    steps: u64,
+) -> Result<Vec<f32>, stepwise_gpu::GpuError> {
+    let cells = hyper_cells(spec);
+    match compute {
+        stepwise_gpu::Compute::Gpu(gpu) => {
+            let valid: Vec<Optimizer> = cells.iter().flatten().cloned().collect();
+            let mut finals = if valid.is_empty() {
+                Vec::new()
+            } else {
+                let starts = vec![start; valid.len()];
+                stepwise_gpu::trajectories(
+                    gpu,
+                    function,
+                    Optimizers::PerStart(&valid),
+                    &starts,
+                    steps,
+                    Record::FinalOnly,
+                )
+                .await?
+                .finals()
+            }
+            .into_iter();
+            Ok(cells
+                .iter()
+                .map(|cell| match cell {
+                    Some(_) => finals.next().map_or(f32::NAN, |p| p.loss),
+                    None => f32::NAN,
+                })
+                .collect())
+        }
+        stepwise_gpu::Compute::Cpu => {
+            use rayon::prelude::*;
+            Ok(cells
+                .into_par_iter()
+                .map(|cell| {
+                    cell.and_then(|mut optimizer| {
+                        trace(function, &mut optimizer, start, steps)
+                            .ok()
+                            .and_then(|points| points.last().map(|p| p.loss))
+                    })
+                    .unwrap_or(f32::NAN)
+                })
+                .collect())
+        }
+    }
 }
 
 /// The function's heat map: `asinh` of the value on viridis (as the basin map), with contour lines
@@ -1089,9 +1153,16 @@ mod tests {
     }
 
     #[test]
-    fn the_hyperparameter_map_marks_invalid_and_diverged_settings() {
+    fn the_hyperparameter_map_marks_diverged_settings() {
         let spec = OptimizerSpec::new(OptimizerKind::Sgd);
-        let losses = hyper_map(TestFunction::Quadratic, &spec, [1.0, 1.0], 50);
+        let losses = pollster::block_on(hyper_map(
+            stepwise_gpu::Compute::Cpu,
+            TestFunction::Quadratic,
+            &spec,
+            [1.0, 1.0],
+            50,
+        ))
+        .expect("the CPU map");
         assert_eq!(losses.len(), HYPER_RESOLUTION * HYPER_RESOLUTION);
         // lr = 1 on 0.5·50·y² (curvature 50) diverges; lr = 1e-4 barely moves.
         let top_right = losses[HYPER_RESOLUTION - 1];
@@ -1101,5 +1172,42 @@ mod tests {
             bottom_left.is_finite() && bottom_left > 10.0,
             "{bottom_left}"
         );
+    }
+
+    /// The map on the GPU (every cell its own scalars, one dispatch per step) against the CPU's
+    /// traces, cell by cell: the same cells diverge, the rest agree to rounding.
+    #[test]
+    fn the_hyperparameter_map_on_the_gpu_equals_the_cpu_map() {
+        let gpu = stepwise_gpu::Gpu::new_blocking()
+            .unwrap_or_else(|err| panic!("GPU tests need an adapter: {err}"));
+        for kind in [
+            OptimizerKind::Sgd,
+            OptimizerKind::Adam,
+            OptimizerKind::RAdam,
+        ] {
+            let spec = OptimizerSpec::new(kind);
+            let map = |compute| {
+                pollster::block_on(hyper_map(
+                    compute,
+                    TestFunction::Quadratic,
+                    &spec,
+                    [1.0, 1.0],
+                    60,
+                ))
+                .expect("a map")
+            };
+            let on_gpu = map(stepwise_gpu::Compute::Gpu(&gpu));
+            let on_cpu = map(stepwise_gpu::Compute::Cpu);
+            assert_eq!(on_gpu.len(), on_cpu.len());
+            let diverged = on_cpu.iter().filter(|l| !l.is_finite()).count();
+            for (cell, (g, c)) in on_gpu.iter().zip(&on_cpu).enumerate() {
+                let same = (g.is_finite() == c.is_finite())
+                    && (!c.is_finite() || (g - c).abs() <= 1e-4 * c.abs().max(1.0));
+                assert!(same, "{kind} cell {cell}: GPU {g}, CPU {c}");
+            }
+            if kind == OptimizerKind::Sgd {
+                assert!(diverged > 0, "large learning rates diverge on SGD's map");
+            }
+        }
     }
 }
