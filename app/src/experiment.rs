@@ -203,7 +203,8 @@ impl ExperimentView {
                 self.ended = None;
                 self.message = None;
                 self.data_note.clear();
-                self.session = Some(Session::start(config, load, compute, ctx.clone()));
+                let gpu = gpu.filter(|_| compute == Compute::Gpu).cloned();
+                self.session = Some(Session::start(config, load, compute, gpu, ctx.clone()));
             }
             Err(reason) => self.message = Some((true, reason)),
         }

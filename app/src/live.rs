@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 
 use stepwise_data::Cifar10;
-use stepwise_engine::{Compute, Event, Experiment, ExperimentConfig};
+use stepwise_engine::{Compute, Event, Experiment, ExperimentConfig, check_kernels};
+use stepwise_gpu::Gpu;
 
 use crate::task;
 
@@ -67,11 +68,13 @@ pub struct Session {
 
 impl Session {
     /// Starts `config` on `compute` in the background, with the images `load` returns; `repaint`
-    /// wakes the UI when something arrives.
+    /// wakes the UI when something arrives. On the GPU, `gpu` (burn's device) compiles the runs'
+    /// kernels first, so that a shader error names the shader.
     pub fn start(
         config: ExperimentConfig,
         load: Loader,
         compute: Compute,
+        gpu: Option<Gpu>,
         repaint: egui::Context,
     ) -> Self {
         let control = Arc::new(AtomicU8::new(RUN));
@@ -79,7 +82,7 @@ impl Session {
         let work = drive(
             config,
             load,
-            compute,
+            (compute, gpu),
             Arc::clone(&control),
             sender.clone(),
             repaint,
@@ -174,7 +177,7 @@ impl Drop for Session {
 async fn drive(
     config: ExperimentConfig,
     load: Loader,
-    compute: Compute,
+    (compute, gpu): (Compute, Option<Gpu>),
     control: Arc<AtomicU8>,
     sender: Sender<Update>,
     repaint: egui::Context,
@@ -183,6 +186,11 @@ async fn drive(
         let _ = sender.send(update);
         repaint.request_repaint();
     };
+    if let (Compute::Gpu, Some(gpu)) = (compute, &gpu)
+        && let Err(err) = check_kernels(&config, gpu).await
+    {
+        return send(Update::Failed(err.to_string()));
+    }
     let data = match load().await {
         Ok(data) => data,
         Err(reason) => return send(Update::Failed(reason)),

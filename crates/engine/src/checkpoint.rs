@@ -280,10 +280,8 @@ fn restore_run(
                     ))
                 })
                 .collect::<Vec<_>>();
-            (buffers.len() == names.len() && run.steps > 0).then_some(TensorState {
-                t: run.steps,
-                buffers,
-            })
+            (buffers.len() == names.len() && run.steps > 0)
+                .then(|| TensorState::new(run.steps, buffers))
         })
         .collect();
     run.model = Some(model);

@@ -50,6 +50,28 @@ impl Compute {
     }
 }
 
+/// Compiles every run's fused optimizer kernel on `gpu` (the adapter burn trains on) before
+/// training on [`Compute::Gpu`], so that a shader or pipeline error names the run and the shader
+/// instead of reaching the first read as burn's error about a kernel called `main`.
+///
+/// # Errors
+/// [`EngineError::Kernel`].
+pub async fn check_kernels(
+    config: &ExperimentConfig,
+    gpu: &stepwise_gpu::Gpu,
+) -> Result<(), EngineError> {
+    for run in &config.runs {
+        FusedOptimizer::new(run.optimizer)
+            .check(gpu)
+            .await
+            .map_err(|source| EngineError::Kernel {
+                run: run.name.clone(),
+                source,
+            })?;
+    }
+    Ok(())
+}
+
 /// What one call to [`Experiment::advance`] produced.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {

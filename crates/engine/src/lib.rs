@@ -22,7 +22,7 @@ mod probe;
 pub use config::{
     ConfigError, DEFAULT_DIVERGENCE_LOSS, ExperimentConfig, Layers, PRESETS, RunConfig, preset_text,
 };
-pub use experiment::{Compute, EVAL_BATCH, Event, Experiment};
+pub use experiment::{Compute, EVAL_BATCH, Event, Experiment, check_kernels};
 pub use metrics::{EpochMetrics, RunHistory, RunStatus, STEP_COLUMNS, Spread, StepMetrics};
 pub use probe::STEP_SIZE_SAMPLE;
 
@@ -43,6 +43,14 @@ pub enum EngineError {
     /// The device did not return results.
     #[error("reading results back from the device failed: {0}")]
     Readback(String),
+    /// A run's fused optimizer kernel does not compile on the GPU.
+    #[error("run '{run}': {source}")]
+    Kernel {
+        /// The run.
+        run: String,
+        /// The error, naming the shader.
+        source: stepwise_gpu::GpuError,
+    },
     /// A checkpoint cannot be read or written, or does not fit this experiment.
     #[error("checkpoint {path}: {message}")]
     Checkpoint {

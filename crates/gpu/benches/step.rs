@@ -194,7 +194,6 @@ fn burn_steps(c: &mut Criterion) {
     ];
     let mut group = c.benchmark_group("burn_step_23.5M");
     group.sample_size(10);
-    group.throughput(Throughput::Bytes(28 * N as u64));
     for (name, mut optimizer) in optimizers {
         let tensor = |range: std::ops::Range<usize>| {
             let len = range.len();
@@ -207,17 +206,24 @@ fn burn_steps(c: &mut Criterion) {
             bulk: tensor(0..bulk),
             rest: tensor(bulk..N),
         });
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                let flat = model.take().expect("model");
-                let mut grads = GradientsParams::new();
-                grads.register(flat.bulk.id, grad_bulk.clone());
-                grads.register(flat.rest.id, grad_rest.clone());
-                let flat = optimizer.step(1e-3, flat, grads);
-                device.sync().expect("device sync");
-                model = Some(flat);
+        // One step per device sync, and ten: the difference is what each sync costs.
+        for steps_per_sync in [1, 10] {
+            group.throughput(Throughput::Bytes(28 * N as u64 * steps_per_sync));
+            let id = format!("{name}/{steps_per_sync}_per_sync");
+            group.bench_function(id, |b| {
+                b.iter(|| {
+                    let mut flat = model.take().expect("model");
+                    for _ in 0..steps_per_sync {
+                        let mut grads = GradientsParams::new();
+                        grads.register(flat.bulk.id, grad_bulk.clone());
+                        grads.register(flat.rest.id, grad_rest.clone());
+                        flat = optimizer.step(1e-3, flat, grads);
+                    }
+                    device.sync().expect("device sync");
+                    model = Some(flat);
+                });
             });
-        });
+        }
     }
     group.finish();
 }

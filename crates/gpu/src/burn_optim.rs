@@ -21,8 +21,8 @@ use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor, TensorData};
 use stepwise_optim::{OptimizerConfig, Step};
 
-use crate::kernel_for;
-use crate::kernels::{Kernel, Scalars, WORKGROUP_SIZE, Width, workgroups};
+use crate::kernels::{Kernel, Pipeline, Scalars, WORKGROUP_SIZE, Width, workgroups};
+use crate::{Gpu, GpuError, kernel_for};
 
 /// The largest scalar block of any kernel, in 64-bit words (`AdamScalars` and its siblings: 48
 /// bytes).
@@ -153,12 +153,25 @@ pub struct TensorState {
     pub t: u64,
     /// The buffers, in the kernel's binding order.
     pub buffers: Vec<(&'static str, Tensor<1>)>,
+    /// One-vector tensors the fused kernel binds where its variant has no buffer (AMSGrad's
+    /// maximum, SGD's momentum): never written and not recorded, but kept, so that a step does not
+    /// allocate and fill them again (a launch each, per tensor, per step).
+    placeholders: Vec<Tensor<1>>,
 }
 
 /// Every buffer name a state can hold, in binding order.
 const BUFFER_NAMES: [&str; 4] = ["momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"];
 
 impl TensorState {
+    /// The state after `t` steps, with these buffers (in the kernel's binding order).
+    pub const fn new(t: u64, buffers: Vec<(&'static str, Tensor<1>)>) -> Self {
+        Self {
+            t,
+            buffers,
+            placeholders: Vec::new(),
+        }
+    }
+
     /// Zero state for a parameter of `len` elements on `device`.
     fn zeros(config: &OptimizerConfig, len: usize, device: &Device) -> Self {
         let buffers = config
@@ -167,7 +180,7 @@ impl TensorState {
             .into_iter()
             .map(|(name, _)| (name, Tensor::<1>::zeros([len], device)))
             .collect();
-        Self { t: 0, buffers }
+        Self::new(0, buffers)
     }
 
     /// The state for the next step of a tensor of `len` elements: `state`, or zeros before the
@@ -198,7 +211,7 @@ impl RecordState for TensorState {
                 Some((name, Tensor::<1>::from_data(data, device)))
             })
             .collect();
-        Some(Self { t, buffers })
+        Some(Self::new(t, buffers))
     }
 }
 
@@ -219,6 +232,20 @@ impl FusedOptimizer {
     pub const fn new(config: OptimizerConfig) -> Self {
         Self { config }
     }
+
+    /// Compiles this optimizer's kernel, at both widths burn launches it with, on `gpu`'s device:
+    /// a shader or pipeline error then names the shader before training starts, instead of
+    /// reaching the caller as burn's error about a kernel called `main` at the next read. Burn
+    /// compiles the same text on the same driver; call this with the adapter burn uses.
+    ///
+    /// # Errors
+    /// [`GpuError::Shader`] naming the file.
+    pub async fn check(&self, gpu: &Gpu) -> Result<(), GpuError> {
+        for width in [Width::Vec4, Width::Scalar] {
+            Pipeline::new(gpu, kernel_for(&self.config), width, Scalars::Shared).await?;
+        }
+        Ok(())
+    }
 }
 
 impl Optimizer for FusedOptimizer {
@@ -236,14 +263,18 @@ impl Optimizer for FusedOptimizer {
         let mut state = TensorState::advance(state, &self.config, len, &device);
         let scalars = ScalarBlock::new(self.config.scalars(state.t, lr).as_bytes());
         let names: Vec<&'static str> = state.buffers.iter().map(|(name, _)| *name).collect();
-        let mut slots = std::mem::take(&mut state.buffers)
+        let used = names.len();
+        let mut buffers = std::mem::take(&mut state.buffers)
             .into_iter()
-            .map(|(_, tensor)| tensor.into_dispatch());
+            .map(|(_, tensor)| tensor);
+        let mut placeholders = std::mem::take(&mut state.placeholders).into_iter();
         let mut next = || {
-            slots
+            buffers
                 .next()
-                // A placeholder of one vector (a vec4 binding needs 16 bytes).
-                .unwrap_or_else(|| Tensor::<1>::zeros([4], &device).into_dispatch())
+                .or_else(|| placeholders.next())
+                // A placeholder of one vector (a vec4 binding needs 16 bytes), made once.
+                .unwrap_or_else(|| Tensor::<1>::zeros([4], &device))
+                .into_dispatch()
         };
         let (a, b, c) = (next(), next(), next());
         let (param, a, b, c) = Dispatch::fused_step(
@@ -255,11 +286,10 @@ impl Optimizer for FusedOptimizer {
             kernel_for(&self.config),
             scalars,
         );
-        state.buffers = names
-            .into_iter()
-            .zip([a, b, c])
-            .map(|(name, t)| (name, Tensor::<1>::from_dispatch(t)))
-            .collect();
+        let mut outputs = [a, b, c].into_iter().map(Tensor::<1>::from_dispatch);
+        state.buffers = names.into_iter().zip(outputs.by_ref()).collect();
+        state.placeholders = outputs.collect();
+        debug_assert_eq!(state.buffers.len(), used, "every buffer comes back");
         (Tensor::from_dispatch(param), Some(state))
     }
 

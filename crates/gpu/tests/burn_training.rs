@@ -121,3 +121,16 @@ fn fused_training_steps_equal_the_cpu_reference() {
         assert!(moved, "{spec}: training changed the weights");
     }
 }
+
+/// The pre-flight compile of the kernels as burn launches them (both widths) passes for every
+/// optimizer on the test adapter.
+#[test]
+fn every_fused_optimizer_compiles_before_training() {
+    let gpu = stepwise_gpu::Gpu::new_blocking()
+        .unwrap_or_else(|err| panic!("GPU tests need an adapter: {err}"));
+    for spec in SPECS {
+        let config: OptimizerConfig = serde_json::from_str(spec).expect("valid spec");
+        pollster::block_on(FusedOptimizer::new(config).check(&gpu))
+            .unwrap_or_else(|err| panic!("{spec}: {err}"));
+    }
+}

@@ -9,8 +9,10 @@ use clap::{Args, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use stepwise_engine::output::{self, Results};
 use stepwise_engine::{
-    Compute, EngineError, Event, Experiment, Layers, PRESETS, RunHistory, RunStatus, checkpoint,
+    Compute, EngineError, Event, Experiment, Layers, PRESETS, RunHistory, RunStatus, check_kernels,
+    checkpoint,
 };
+use stepwise_gpu::Gpu;
 use stepwise_model::Arch;
 
 use super::Error;
@@ -117,7 +119,7 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
             (dir, Some(config))
         }
     };
-    let compute = choose_compute(args.device)?;
+    let (compute, gpu) = choose_compute(args.device)?;
     let data_dir = data_dir(&DirArg {
         dir: args.data_dir.clone(),
     })?;
@@ -129,6 +131,9 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
         None => Experiment::resume(&dir.join(checkpoint::FILE_NAME), data, compute),
     }
     .map_err(failed)?;
+    if let Some(gpu) = &gpu {
+        pollster::block_on(check_kernels(experiment.config(), gpu)).map_err(failed)?;
+    }
     describe(&experiment, &dir);
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -241,28 +246,26 @@ fn prepare_out(dir: &Path, force: bool) -> Result<(), Error> {
     Ok(())
 }
 
-fn choose_compute(choice: DeviceChoice) -> Result<Compute, Error> {
+/// Where to train, and the GPU when it is the GPU.
+fn choose_compute(choice: DeviceChoice) -> Result<(Compute, Option<Gpu>), Error> {
     match choice {
-        DeviceChoice::Cpu => Ok(Compute::Cpu),
-        DeviceChoice::Gpu => {
-            super::open_gpu()?;
-            Ok(Compute::Gpu)
-        }
-        DeviceChoice::Auto => match stepwise_gpu::Gpu::new_blocking() {
+        DeviceChoice::Cpu => Ok((Compute::Cpu, None)),
+        DeviceChoice::Gpu => Ok((Compute::Gpu, Some(super::open_gpu()?))),
+        DeviceChoice::Auto => match Gpu::new_blocking() {
             Ok(gpu) if !gpu.adapter.is_software() => {
                 eprintln!("GPU: {}", gpu.adapter);
-                Ok(Compute::Gpu)
+                Ok((Compute::Gpu, Some(gpu)))
             }
             Ok(gpu) => {
                 eprintln!(
                     "device: CPU (the only GPU adapter, {}, is a software renderer; --device gpu uses it anyway)",
                     gpu.adapter
                 );
-                Ok(Compute::Cpu)
+                Ok((Compute::Cpu, None))
             }
             Err(_) => {
                 eprintln!("device: CPU (no GPU adapter found)");
-                Ok(Compute::Cpu)
+                Ok((Compute::Cpu, None))
             }
         },
     }
