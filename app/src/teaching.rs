@@ -165,8 +165,11 @@ enum Job<T> {
     Failed(String),
 }
 
-/// A computed map: its pixels as a texture, where it lies, and how it was made.
-struct Computed {
+/// A computed map: the final loss of every cell, its pixels as a texture, where it lies, and how
+/// it was made.
+pub struct ComputedMap {
+    /// Final losses in image order (top row first); NaN where a run diverged or was invalid.
+    losses: Vec<f32>,
     texture_pixels: ColorImage,
     texture: Option<TextureHandle>,
     /// Centre and size in plot coordinates.
@@ -178,7 +181,29 @@ struct Computed {
     key: String,
 }
 
+impl ComputedMap {
+    /// Final losses in image order (top row first); NaN where a run diverged or was invalid.
+    pub fn losses(&self) -> &[f32] {
+        &self.losses
+    }
+
+    /// What computed it (CPU or GPU and adapter) and how long it took.
+    pub fn note(&self) -> &str {
+        &self.note
+    }
+}
+
 impl<T> Job<T> {
+    /// How it stands, for callers outside the view.
+    fn state(&self) -> JobState<'_, T> {
+        match self {
+            Self::None => JobState::Idle,
+            Self::Running(_) => JobState::Running,
+            Self::Done(done) => JobState::Done(done),
+            Self::Failed(reason) => JobState::Failed(reason),
+        }
+    }
+
     fn poll(&mut self) {
         if let Self::Running(receiver) = self
             && let Ok(result) = receiver.try_recv()
@@ -215,15 +240,15 @@ pub struct GpuCheck {
     key: String,
 }
 
-/// How the GPU check stands.
+/// How a background computation of the view (a map, the GPU check) stands.
 #[derive(Clone, Copy, Debug)]
-pub enum CheckState<'a> {
+pub enum JobState<'a, T> {
     /// Not asked for.
     Idle,
     /// Computing.
     Running,
     /// Computed.
-    Done(&'a GpuCheck),
+    Done(&'a T),
     /// Why it could not be computed.
     Failed(&'a str),
 }
@@ -292,9 +317,9 @@ pub struct TeachingView {
     #[serde(skip)]
     surface: Option<(TestFunction, TextureHandle)>,
     #[serde(skip)]
-    basin: Job<Computed>,
+    basin: Job<ComputedMap>,
     #[serde(skip)]
-    hyper: Job<Computed>,
+    hyper: Job<ComputedMap>,
     #[serde(skip)]
     check: Job<GpuCheck>,
 }
@@ -779,7 +804,8 @@ impl TeachingView {
                 .await
                 .map(|map| {
                     let side = BASIN_RESOLUTION as usize;
-                    Computed {
+                    ComputedMap {
+                        losses: map.finals.iter().map(|p| p.loss).collect(),
                         texture_pixels: ColorImage::from_rgba_unmultiplied(
                             [side, side],
                             &map.rgba(),
@@ -855,13 +881,18 @@ impl TeachingView {
     }
 
     /// How the GPU check stands.
-    pub fn check(&self) -> CheckState<'_> {
-        match &self.check {
-            Job::None => CheckState::Idle,
-            Job::Running(_) => CheckState::Running,
-            Job::Done(check) => CheckState::Done(check),
-            Job::Failed(reason) => CheckState::Failed(reason),
-        }
+    pub fn check(&self) -> JobState<'_, GpuCheck> {
+        self.check.state()
+    }
+
+    /// How the basin map stands.
+    pub fn basin(&self) -> JobState<'_, ComputedMap> {
+        self.basin.state()
+    }
+
+    /// How the hyperparameter map stands.
+    pub fn hyper(&self) -> JobState<'_, ComputedMap> {
+        self.hyper.state()
     }
 
     fn check_ui(&mut self, ui: &mut Ui, gpu: Option<&Gpu>) {
@@ -938,11 +969,12 @@ impl TeachingView {
                 .map(|losses| {
                     let side = HYPER_RESOLUTION;
                     let (lr0, lr1) = HYPER_LR_LOG10;
-                    Computed {
+                    ComputedMap {
                         texture_pixels: ColorImage::from_rgba_unmultiplied(
                             [side, side],
-                            &loss_colours(losses),
+                            &loss_colours(losses.iter().copied()),
                         ),
+                        losses,
                         texture: None,
                         centre: PlotPoint::new((lr0 + lr1) / 2.0, HYPER_SECOND_MAX / 2.0),
                         size: egui::vec2((lr1 - lr0) as f32, HYPER_SECOND_MAX as f32),

@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::StepwiseApp;
-use crate::teaching::CheckState;
+use crate::teaching::{ComputedMap, JobState};
 
 /// Where the page serves the sample's files, relative to itself (`web/build.sh` puts them there).
 const SAMPLE_FOLDER: &str = "data";
@@ -83,8 +83,9 @@ impl WebHandle {
     }
 
     /// How things stand, as JSON: the GPU, the notice, the view and all settings (what a link
-    /// carries), training per run, the teaching view's racers (CPU reference), and its GPU check
-    /// with both implementations' trajectories.
+    /// carries), training per run, the teaching view's racers (CPU reference) and maps (state and
+    /// note; [`map_losses`](Self::map_losses) has the values), and its GPU check with both
+    /// implementations' trajectories.
     pub fn status(&self) -> String {
         let Some(mut app) = self.runner.app_mut::<StepwiseApp>() else {
             return serde_json::json!({ "running": false }).to_string();
@@ -120,12 +121,12 @@ impl WebHandle {
             })
             .collect();
         let check = match app.teaching.check() {
-            CheckState::Idle => serde_json::json!({ "state": "idle" }),
-            CheckState::Running => serde_json::json!({ "state": "running" }),
-            CheckState::Failed(reason) => {
+            JobState::Idle => serde_json::json!({ "state": "idle" }),
+            JobState::Running => serde_json::json!({ "state": "running" }),
+            JobState::Failed(reason) => {
                 serde_json::json!({ "state": "failed", "reason": reason })
             }
-            CheckState::Done(check) => {
+            JobState::Done(check) => {
                 let points = |trajectory: &[stepwise_optim::TracePoint]| {
                     trajectory
                         .iter()
@@ -171,7 +172,12 @@ impl WebHandle {
                 "message": app.experiment.message(),
                 "runs": runs,
             },
-            "teaching": { "function": function, "racers": racers },
+            "teaching": {
+                "function": function,
+                "racers": racers,
+                "basin_map": map_status(app.teaching.basin()),
+                "hyper_map": map_status(app.teaching.hyper()),
+            },
             "gpu_check": check,
         })
         .to_string()
@@ -191,6 +197,39 @@ impl WebHandle {
             .start(&context, gpu.as_ref(), crate::experiment::default_loader());
         context.request_repaint();
         true
+    }
+
+    /// Starts the teaching view's `"basin"` or `"hyperparameter"` map, as its buttons do (on the
+    /// GPU when there is one); `false` for another name or when the app is not running.
+    pub fn start_map(&self, which: &str) -> bool {
+        let Some(mut app) = self.runner.app_mut::<StepwiseApp>() else {
+            return false;
+        };
+        let gpu = app.gpu().cloned();
+        match which {
+            "basin" => app.teaching.start_basin(gpu),
+            "hyperparameter" => app.teaching.start_hyper(gpu),
+            _ => return false,
+        }
+        if let Some(context) = self.context.borrow().as_ref() {
+            context.request_repaint();
+        }
+        true
+    }
+
+    /// The final losses of the teaching view's computed `"basin"` or `"hyperparameter"` map, in
+    /// image order (top row first; NaN where a run diverged); `None` until it is computed.
+    pub fn map_losses(&self, which: &str) -> Option<Vec<f32>> {
+        let app = self.runner.app_mut::<StepwiseApp>()?;
+        let state = match which {
+            "basin" => app.teaching.basin(),
+            "hyperparameter" => app.teaching.hyper(),
+            _ => return None,
+        };
+        match state {
+            JobState::Done(map) => Some(map.losses().to_vec()),
+            _ => None,
+        }
     }
 
     /// Recomputes the teaching view's trajectories on the GPU to compare with the CPU reference,
@@ -373,4 +412,19 @@ fn page_fragment() -> Option<String> {
     js_sys::decode_uri_component(encoded)
         .ok()
         .and_then(|decoded| decoded.as_string())
+}
+
+/// A map's state as JSON: `idle`, `running`, `failed` with the reason, or `done` with its note
+/// (where and how fast it was computed) and number of cells.
+fn map_status(state: JobState<'_, ComputedMap>) -> serde_json::Value {
+    match state {
+        JobState::Idle => serde_json::json!({ "state": "idle" }),
+        JobState::Running => serde_json::json!({ "state": "running" }),
+        JobState::Failed(reason) => serde_json::json!({ "state": "failed", "reason": reason }),
+        JobState::Done(map) => serde_json::json!({
+            "state": "done",
+            "note": map.note(),
+            "cells": map.losses().len(),
+        }),
+    }
 }

@@ -10,7 +10,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use stepwise_app::experiment::{DeviceChoice, ExperimentView, loader};
 use stepwise_app::series::run_color;
-use stepwise_app::teaching::{CheckState, Scenario, TeachingView};
+use stepwise_app::teaching::{JobState, Scenario, TeachingView};
 use stepwise_app::{StepwiseApp, View, native};
 use stepwise_engine::RunStatus;
 use stepwise_optim::{LrSchedule, Optimizer, TestFunction, trace};
@@ -103,7 +103,7 @@ fn the_gpu_check_holds_the_fused_kernels_to_the_reference() {
             .expect("trace")
         })
         .collect();
-    let CheckState::Done(check) = view.check() else {
+    let JobState::Done(check) = view.check() else {
         panic!("the check did not complete: {:?}", view.check());
     };
     assert_eq!(check.racers.len(), references.len(), "every shown racer");

@@ -28,6 +28,9 @@ after(async () => {
 /** A link to the app showing `settings` (any part of the app's persisted state). */
 const link = (settings) => `${server.url}#${encodeURIComponent(JSON.stringify(settings))}`;
 
+/** Runs in the page before its scripts: the browser then has no WebGPU. */
+const hideWebGpu = () => Object.defineProperty(Navigator.prototype, "gpu", { get: () => undefined });
+
 test("the teaching view's trajectories on WebGPU equal the CPU reference", async (t) => {
   const { page, errors } = await open(browser.context, link({ view: "Teaching" }));
   t.after(() => page.close());
@@ -62,6 +65,40 @@ test("the teaching view's trajectories on WebGPU equal the CPU reference", async
   }
   assert.ok(check.max_difference <= 1e-4, `reported ${check.max_difference}`);
   assert.deepEqual(errors, []);
+});
+
+test("the hyperparameter map on WebGPU equals the one the page computes on the CPU", async (t) => {
+  const losses = {};
+  for (const [device, beforeLoad] of [["GPU", undefined], ["CPU", hideWebGpu]]) {
+    const { page, errors } = await open(browser.context, link({ view: "Teaching" }), { beforeLoad });
+    t.after(() => page.close());
+    const started = await statusWhen(page, (s) => s.running, 2 * MINUTE);
+    assert.equal(started.adapter !== null, device === "GPU", `${device}: ${started.notice}`);
+    assert.equal(await page.evaluate(() => window.stepwise.start_map("hyperparameter")), true);
+    const status = await statusWhen(
+      page,
+      (s) => !["idle", "running"].includes(s.teaching.hyper_map.state),
+      4 * MINUTE,
+    );
+    const map = status.teaching.hyper_map;
+    assert.equal(map.state, "done", JSON.stringify(map));
+    assert.equal(map.cells, 40 * 40);
+    assert.match(map.note, new RegExp(`40×40 settings × 40 steps on the ${device}`));
+    losses[device] = await page.evaluate(() => Array.from(window.stepwise.map_losses("hyperparameter")));
+    assert.deepEqual(errors, [], device);
+  }
+  // Every cell (its own learning rate and beta1, all stepped in one dispatch on the GPU) against
+  // the same cell traced on the CPU: the same cells diverge, the rest agree to rounding.
+  assert.equal(losses.GPU.length, losses.CPU.length);
+  const finite = losses.CPU.filter(Number.isFinite).length;
+  assert.ok(finite > 1000, `${finite} cells stay finite`);
+  losses.CPU.forEach((cpu, cell) => {
+    const gpu = losses.GPU[cell];
+    const same = Number.isFinite(cpu)
+      ? Number.isFinite(gpu) && Math.abs(gpu - cpu) <= 1e-4 * Math.max(Math.abs(cpu), 1)
+      : !Number.isFinite(gpu);
+    assert.ok(same, `cell ${cell}: GPU ${gpu}, CPU ${cpu}`);
+  });
 });
 
 test("a training comparison runs on WebGPU, its plot updates, and the URL keeps the settings", async (t) => {
@@ -120,7 +157,6 @@ test("a training comparison runs on WebGPU, its plot updates, and the URL keeps 
 });
 
 test("without WebGPU the app says so and the teaching view still works on the CPU", async (t) => {
-  const hideWebGpu = () => Object.defineProperty(Navigator.prototype, "gpu", { get: () => undefined });
   const { page, errors } = await open(browser.context, link({ view: "Teaching" }), { beforeLoad: hideWebGpu });
   t.after(() => page.close());
   const status = await statusWhen(page, (s) => s.running, 2 * MINUTE);
