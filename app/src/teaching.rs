@@ -182,6 +182,30 @@ pub struct ComputedMap {
 }
 
 impl ComputedMap {
+    /// A square map of final losses (image order) coloured by `loss_colours`, covering `size`
+    /// around `centre` in plot coordinates.
+    fn new(
+        losses: Vec<f32>,
+        centre: PlotPoint,
+        size: egui::Vec2,
+        note: String,
+        key: String,
+    ) -> Self {
+        let side = losses.len().isqrt();
+        Self {
+            texture_pixels: ColorImage::from_rgba_unmultiplied(
+                [side, side],
+                &loss_colours(losses.iter().copied()),
+            ),
+            losses,
+            texture: None,
+            centre,
+            size,
+            note,
+            key,
+        }
+    }
+
     /// Final losses in image order (top row first); NaN where a run diverged or was invalid.
     pub fn losses(&self) -> &[f32] {
         &self.losses
@@ -803,23 +827,18 @@ impl TeachingView {
             let result = BasinMap::compute(compute, function, &optimizer, grid, steps)
                 .await
                 .map(|map| {
-                    let side = BASIN_RESOLUTION as usize;
-                    ComputedMap {
-                        losses: map.finals.iter().map(|p| p.loss).collect(),
-                        texture_pixels: ColorImage::from_rgba_unmultiplied(
-                            [side, side],
-                            &map.rgba(),
-                        ),
-                        texture: None,
-                        centre: PlotPoint::new(f64::from(x0 + x1) / 2.0, f64::from(y0 + y1) / 2.0),
-                        size: egui::vec2(x1 - x0, y1 - y0),
-                        note: format!(
+                    let side = BASIN_RESOLUTION;
+                    ComputedMap::new(
+                        map.finals.iter().map(|p| p.loss).collect(),
+                        PlotPoint::new(f64::from(x0 + x1) / 2.0, f64::from(y0 + y1) / 2.0),
+                        egui::vec2(x1 - x0, y1 - y0),
+                        format!(
                             "{side}×{side} starts × {steps} steps on the {} in {:.2} s",
                             device_name(gpu.as_ref()),
                             began.elapsed().as_secs_f64()
                         ),
                         key,
-                    }
+                    )
                 })
                 .map_err(|err| err.to_string());
             let _ = sender.send(result);
@@ -969,22 +988,17 @@ impl TeachingView {
                 .map(|losses| {
                     let side = HYPER_RESOLUTION;
                     let (lr0, lr1) = HYPER_LR_LOG10;
-                    ComputedMap {
-                        texture_pixels: ColorImage::from_rgba_unmultiplied(
-                            [side, side],
-                            &loss_colours(losses.iter().copied()),
-                        ),
+                    ComputedMap::new(
                         losses,
-                        texture: None,
-                        centre: PlotPoint::new((lr0 + lr1) / 2.0, HYPER_SECOND_MAX / 2.0),
-                        size: egui::vec2((lr1 - lr0) as f32, HYPER_SECOND_MAX as f32),
-                        note: format!(
+                        PlotPoint::new((lr0 + lr1) / 2.0, HYPER_SECOND_MAX / 2.0),
+                        egui::vec2((lr1 - lr0) as f32, HYPER_SECOND_MAX as f32),
+                        format!(
                             "{side}×{side} settings × {steps} steps on the {} in {:.2} s",
                             device_name(gpu.as_ref()),
                             began.elapsed().as_secs_f64()
                         ),
                         key,
-                    }
+                    )
                 })
                 .map_err(|err| err.to_string());
             let _ = sender.send(result);
