@@ -827,15 +827,16 @@ impl TeachingView {
             let result = BasinMap::compute(compute, function, &optimizer, grid, steps)
                 .await
                 .map(|map| {
-                    let side = BASIN_RESOLUTION;
                     ComputedMap::new(
                         map.finals.iter().map(|p| p.loss).collect(),
                         PlotPoint::new(f64::from(x0 + x1) / 2.0, f64::from(y0 + y1) / 2.0),
                         egui::vec2(x1 - x0, y1 - y0),
-                        format!(
-                            "{side}×{side} starts × {steps} steps on the {} in {:.2} s",
-                            device_name(gpu.as_ref()),
-                            began.elapsed().as_secs_f64()
+                        map_note(
+                            BASIN_RESOLUTION as usize,
+                            "starts",
+                            steps,
+                            gpu.as_ref(),
+                            began,
                         ),
                         key,
                     )
@@ -986,17 +987,13 @@ impl TeachingView {
             let result = hyper_map(compute, function, &spec, start, steps)
                 .await
                 .map(|losses| {
-                    let side = HYPER_RESOLUTION;
                     let (lr0, lr1) = HYPER_LR_LOG10;
+                    let note = map_note(HYPER_RESOLUTION, "settings", steps, gpu.as_ref(), began);
                     ComputedMap::new(
                         losses,
                         PlotPoint::new((lr0 + lr1) / 2.0, HYPER_SECOND_MAX / 2.0),
                         egui::vec2((lr1 - lr0) as f32, HYPER_SECOND_MAX as f32),
-                        format!(
-                            "{side}×{side} settings × {steps} steps on the {} in {:.2} s",
-                            device_name(gpu.as_ref()),
-                            began.elapsed().as_secs_f64()
-                        ),
+                        note,
                         key,
                     )
                 })
@@ -1007,11 +1004,16 @@ impl TeachingView {
     }
 }
 
-/// Where maps are computed, for notes: "CPU" or "GPU (adapter)".
-fn device_name(gpu: Option<&Gpu>) -> String {
-    gpu.map_or_else(
+/// What computed a map and how long it took: "96×96 starts × 300 steps on the GPU (adapter) in
+/// 0.42 s"; `what` names the cells of a `side`×`side` map.
+fn map_note(side: usize, what: &str, steps: u64, gpu: Option<&Gpu>, began: Instant) -> String {
+    let device = gpu.map_or_else(
         || "CPU".to_owned(),
         |gpu| format!("GPU ({})", gpu.adapter.name),
+    );
+    format!(
+        "{side}×{side} {what} × {steps} steps on the {device} in {:.2} s",
+        began.elapsed().as_secs_f64()
     )
 }
 
