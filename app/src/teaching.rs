@@ -8,7 +8,9 @@ use std::sync::mpsc::{Receiver, channel};
 use egui::{Color32, ColorImage, RichText, TextureHandle, TextureOptions, Ui};
 use egui_plot::{Legend, Line, MarkerShape, Plot, PlotImage, PlotPoint, PlotPoints, Points};
 use serde::{Deserialize, Serialize};
-use stepwise_gpu::{BasinGrid, BasinMap, Gpu, Optimizers, Record, loss_colours};
+use stepwise_gpu::{
+    BasinGrid, BasinMap, Gpu, HyperGrid, HyperMap, Optimizers, Record, loss_colours,
+};
 use stepwise_optim::{
     LrSchedule, Optimizer, OptimizerKind, OptimizerSpec, TestFunction, TracePoint, trace,
 };
@@ -24,8 +26,13 @@ const SURFACE_RESOLUTION: usize = 256;
 const CONTOURS: f64 = 14.0;
 /// Pixels per side of the basin map.
 const BASIN_RESOLUTION: u32 = 96;
-/// Cells per side of the hyperparameter map.
-const HYPER_RESOLUTION: usize = 40;
+/// The hyperparameter map: learning rates 1e-4 to 1 × beta1 (momentum for SGD) 0 to 0.99, 40
+/// cells per side.
+const HYPER_GRID: HyperGrid = HyperGrid {
+    lr_log10: (-4.0, 0.0),
+    second: (0.0, 0.99),
+    resolution: 40,
+};
 /// Seconds an animation takes to draw the whole trajectory.
 const ANIMATION_SECONDS: f32 = 4.0;
 
@@ -601,7 +608,7 @@ impl TeachingView {
                 .on_hover_text(format!(
                     "final loss over {0}×{0} settings of learning rate × beta1 (momentum for SGD), \
                      from the start point ({device})",
-                    HYPER_RESOLUTION
+                    HYPER_GRID.resolution
                 ))
                 .clicked()
             {
@@ -984,15 +991,16 @@ impl TeachingView {
             let compute = gpu
                 .as_ref()
                 .map_or(stepwise_gpu::Compute::Cpu, stepwise_gpu::Compute::Gpu);
-            let result = hyper_map(compute, function, &spec, start, steps)
+            let result = HyperMap::compute(compute, function, &spec, start, HYPER_GRID, steps)
                 .await
-                .map(|losses| {
-                    let (lr0, lr1) = HYPER_LR_LOG10;
-                    let note = map_note(HYPER_RESOLUTION, "settings", steps, gpu.as_ref(), began);
+                .map(|map| {
+                    let ((lr0, lr1), (s0, s1)) = (HYPER_GRID.lr_log10, HYPER_GRID.second);
+                    let side = HYPER_GRID.resolution as usize;
+                    let note = map_note(side, "settings", steps, gpu.as_ref(), began);
                     ComputedMap::new(
-                        losses,
-                        PlotPoint::new((lr0 + lr1) / 2.0, HYPER_SECOND_MAX / 2.0),
-                        egui::vec2((lr1 - lr0) as f32, HYPER_SECOND_MAX as f32),
+                        map.losses,
+                        PlotPoint::new((lr0 + lr1) / 2.0, (s0 + s1) / 2.0),
+                        egui::vec2((lr1 - lr0) as f32, (s1 - s0) as f32),
                         note,
                         key,
                     )
@@ -1021,91 +1029,6 @@ fn map_note(side: usize, what: &str, steps: u64, gpu: Option<&Gpu>, began: Insta
 fn optimizer_for(spec: &OptimizerSpec) -> Result<Optimizer, String> {
     let config = spec.resolve().map_err(|err| err.to_string())?;
     Optimizer::new(config, LrSchedule::Constant).map_err(|err| err.to_string())
-}
-
-/// log10 of the learning rates the hyperparameter map spans.
-const HYPER_LR_LOG10: (f64, f64) = (-4.0, 0.0);
-/// beta1 (or momentum) runs from 0 to this.
-const HYPER_SECOND_MAX: f64 = 0.99;
-
-/// The optimizer of every (learning rate, beta1 or momentum) cell of the hyperparameter map, in
-/// image order (top row: the largest beta1); `None` where the setting is invalid.
-fn hyper_cells(spec: &OptimizerSpec) -> Vec<Option<Optimizer>> {
-    let side = HYPER_RESOLUTION;
-    let (lr0, lr1) = HYPER_LR_LOG10;
-    (0..side * side)
-        .map(|cell| {
-            let (row, col) = (cell / side, cell % side);
-            let mut spec = spec.clone();
-            spec.lr = Some(10f64.powf(lr0 + (col as f64 + 0.5) * (lr1 - lr0) / side as f64));
-            let second = (side - 1 - row) as f64 + 0.5;
-            let second = second * HYPER_SECOND_MAX / side as f64;
-            if spec.optimizer == OptimizerKind::Sgd {
-                spec.momentum = Some(second);
-            } else {
-                spec.beta1 = Some(second);
-            }
-            optimizer_for(&spec).ok()
-        })
-        .collect()
-}
-
-/// The final loss of `spec` from `start` for every cell of [`hyper_cells`], in image order.
-/// Invalid settings count as diverged (NaN). On the GPU every cell is one problem with its own
-/// scalars, all stepped in one dispatch per step; on the CPU, one trace per cell in parallel.
-///
-/// # Errors
-/// GPU errors (the CPU path has none: a failed trace is a diverged cell).
-pub async fn hyper_map(
-    compute: stepwise_gpu::Compute<'_>,
-    function: TestFunction,
-    spec: &OptimizerSpec,
-    start: [f32; 2],
-    steps: u64,
-) -> Result<Vec<f32>, stepwise_gpu::GpuError> {
-    let cells = hyper_cells(spec);
-    match compute {
-        stepwise_gpu::Compute::Gpu(gpu) => {
-            let valid: Vec<Optimizer> = cells.iter().flatten().cloned().collect();
-            let mut finals = if valid.is_empty() {
-                Vec::new()
-            } else {
-                let starts = vec![start; valid.len()];
-                stepwise_gpu::trajectories(
-                    gpu,
-                    function,
-                    Optimizers::PerStart(&valid),
-                    &starts,
-                    steps,
-                    Record::FinalOnly,
-                )
-                .await?
-                .finals()
-            }
-            .into_iter();
-            Ok(cells
-                .iter()
-                .map(|cell| match cell {
-                    Some(_) => finals.next().map_or(f32::NAN, |p| p.loss),
-                    None => f32::NAN,
-                })
-                .collect())
-        }
-        stepwise_gpu::Compute::Cpu => {
-            use rayon::prelude::*;
-            Ok(cells
-                .into_par_iter()
-                .map(|cell| {
-                    cell.and_then(|mut optimizer| {
-                        trace(function, &mut optimizer, start, steps)
-                            .ok()
-                            .and_then(|points| points.last().map(|p| p.loss))
-                    })
-                    .unwrap_or(f32::NAN)
-                })
-                .collect())
-        }
-    }
 }
 
 /// The function's heat map: `asinh` of the value on viridis (as the basin map), with contour lines
@@ -1198,64 +1121,5 @@ mod tests {
             norm(&paths[0]) < norm(&paths[2]),
             "decay pulls Adam from the minimum too"
         );
-    }
-
-    #[test]
-    fn the_hyperparameter_map_marks_diverged_settings() {
-        let spec = OptimizerSpec::new(OptimizerKind::Sgd);
-        let losses = pollster::block_on(hyper_map(
-            stepwise_gpu::Compute::Cpu,
-            TestFunction::Quadratic,
-            &spec,
-            [1.0, 1.0],
-            50,
-        ))
-        .expect("the CPU map");
-        assert_eq!(losses.len(), HYPER_RESOLUTION * HYPER_RESOLUTION);
-        // lr = 1 on 0.5·50·y² (curvature 50) diverges; lr = 1e-4 barely moves.
-        let top_right = losses[HYPER_RESOLUTION - 1];
-        assert!(!top_right.is_finite() || top_right > 1e6, "{top_right}");
-        let bottom_left = losses[(HYPER_RESOLUTION - 1) * HYPER_RESOLUTION];
-        assert!(
-            bottom_left.is_finite() && bottom_left > 10.0,
-            "{bottom_left}"
-        );
-    }
-
-    /// The map on the GPU (every cell its own scalars, one dispatch per step) against the CPU's
-    /// traces, cell by cell: the same cells diverge, the rest agree to rounding.
-    #[test]
-    fn the_hyperparameter_map_on_the_gpu_equals_the_cpu_map() {
-        let gpu = stepwise_gpu::Gpu::new_blocking()
-            .unwrap_or_else(|err| panic!("GPU tests need an adapter: {err}"));
-        for kind in [
-            OptimizerKind::Sgd,
-            OptimizerKind::Adam,
-            OptimizerKind::RAdam,
-        ] {
-            let spec = OptimizerSpec::new(kind);
-            let map = |compute| {
-                pollster::block_on(hyper_map(
-                    compute,
-                    TestFunction::Quadratic,
-                    &spec,
-                    [1.0, 1.0],
-                    60,
-                ))
-                .expect("a map")
-            };
-            let on_gpu = map(stepwise_gpu::Compute::Gpu(&gpu));
-            let on_cpu = map(stepwise_gpu::Compute::Cpu);
-            assert_eq!(on_gpu.len(), on_cpu.len());
-            let diverged = on_cpu.iter().filter(|l| !l.is_finite()).count();
-            for (cell, (g, c)) in on_gpu.iter().zip(&on_cpu).enumerate() {
-                let same = (g.is_finite() == c.is_finite())
-                    && (!c.is_finite() || (g - c).abs() <= 1e-4 * c.abs().max(1.0));
-                assert!(same, "{kind} cell {cell}: GPU {g}, CPU {c}");
-            }
-            if kind == OptimizerKind::Sgd {
-                assert!(diverged > 0, "large learning rates diverge on SGD's map");
-            }
-        }
     }
 }

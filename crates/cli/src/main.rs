@@ -24,6 +24,7 @@ enum Command {
     Compare(commands::compare::CompareArgs),
     Trace(commands::trace::TraceArgs),
     Basin(commands::basin::BasinArgs),
+    Hypermap(commands::basin::HypermapArgs),
     /// Inspect the networks Stepwise trains.
     #[command(subcommand)]
     Model(commands::model::ModelCommand),
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => commands::compare::run(&args),
         Command::Trace(args) => commands::trace::run(&args),
         Command::Basin(args) => commands::basin::run(&args),
+        Command::Hypermap(args) => commands::basin::run_hypermap(&args),
         Command::Model(command) => commands::model::run(&command),
         Command::Data(command) => commands::data::run(&command),
     };

@@ -327,6 +327,145 @@ fn basin_rejects_bad_ranges_and_output_names() {
     assert_usage_error(&args, "invalid value '0' for '--resolution <RESOLUTION>'");
 }
 
+/// `stepwise hypermap` for SGD on the ill-conditioned quadratic (curvature 50 along y: learning
+/// rates past 0.04 diverge without momentum), 12×12 settings, 60 steps.
+fn hypermap(device: &str, out: &std::path::Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "hypermap",
+        "--function",
+        "quadratic",
+        "--optimizer",
+        "sgd",
+        "--start=1,1",
+        "--resolution",
+        "12",
+        "--steps",
+        "60",
+        "--device",
+        device,
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ];
+    args.extend_from_slice(extra);
+    // The ranges, unless `extra` gives them.
+    for (flag, range) in [("--lr-range", "1e-3,1"), ("--second-range", "0.05,0.95")] {
+        if !extra.contains(&flag) {
+            args.extend([flag, range]);
+        }
+    }
+    stepwise(&args)
+}
+
+/// The CSV's rows: (lr, momentum, loss).
+fn hypermap_rows(path: &std::path::Path) -> Vec<(f64, f64, f32)> {
+    let csv = std::fs::read_to_string(path).expect("csv written");
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("lr,momentum,loss"));
+    lines
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            let number = |i: usize| fields[i].parse::<f64>().expect("a number");
+            (
+                number(0),
+                number(1),
+                fields[2].parse::<f32>().expect("a loss"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn hypermap_writes_a_csv_per_setting_and_a_png_and_the_gpu_agrees_with_the_cpu() {
+    let dir = std::env::temp_dir().join(format!("stepwise-hypermap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let succeeded = |output: Output| {
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stderr)
+    };
+    let cpu_csv = dir.join("cpu.csv");
+    let said = succeeded(hypermap("cpu", &cpu_csv, &[]));
+    assert!(
+        said.contains("12x12 settings of lr x momentum, 60 steps each"),
+        "{said}"
+    );
+    let cpu = hypermap_rows(&cpu_csv);
+    assert_eq!(cpu.len(), 144);
+    // Row by row from the top: learning rates rise along a row (evenly in log10, cell centres),
+    // momentum falls from row to row.
+    let ratio = 1000_f64.powf(1.0 / 12.0);
+    assert!(
+        (cpu[0].0 / (1e-3 * ratio.sqrt()) - 1.0).abs() < 1e-9,
+        "{:?}",
+        cpu[0]
+    );
+    assert!((cpu[1].0 / cpu[0].0 / ratio - 1.0).abs() < 1e-9);
+    assert!(
+        (cpu[0].1 - (0.95 - 0.9 / 24.0)).abs() < 1e-12,
+        "{:?}",
+        cpu[0]
+    );
+    assert!(cpu[12].1 < cpu[0].1 && cpu[12].0 == cpu[0].0);
+    let diverged = cpu.iter().filter(|r| !r.2.is_finite()).count();
+    assert!(diverged > 0 && diverged < 144, "{diverged} of 144 diverge");
+
+    let gpu_csv = dir.join("gpu.csv");
+    succeeded(hypermap("gpu", &gpu_csv, &[]));
+    for (g, c) in hypermap_rows(&gpu_csv).iter().zip(&cpu) {
+        assert_eq!(
+            (g.0, g.1),
+            (c.0, c.1),
+            "the same settings in the same order"
+        );
+        let same = if c.2.is_finite() {
+            (g.2 - c.2).abs() <= 1e-4 * c.2.abs().max(1.0)
+        } else {
+            !g.2.is_finite()
+        };
+        assert!(
+            same,
+            "lr {} momentum {}: GPU {}, CPU {}",
+            c.0, c.1, g.2, c.2
+        );
+    }
+
+    let png = dir.join("map.png");
+    succeeded(hypermap("gpu", &png, &[]));
+    let image = image::open(&png).expect("a readable PNG").to_rgba8();
+    assert_eq!(image.dimensions(), (12, 12));
+    let red = image.pixels().filter(|p| p.0 == [220, 30, 30, 255]).count();
+    assert_eq!(red, diverged, "diverged settings are red");
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn hypermap_refuses_its_axes_as_flags_and_bad_ranges() {
+    let out = std::env::temp_dir().join("stepwise-never-written.png");
+    let error = |extra: &[&str], expected: &str| {
+        let output = hypermap("cpu", &out, extra);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(stderr.contains(expected), "{extra:?}: {stderr}");
+        assert!(!out.exists(), "nothing is written");
+    };
+    error(
+        &["--lr", "0.1"],
+        "--lr is an axis of the map: give its range with --lr-range instead",
+    );
+    error(
+        &["--momentum", "0.9"],
+        "--momentum is an axis of the map: give its range with --second-range instead",
+    );
+    error(
+        &["--lr-range", "0,1"],
+        "--lr-range: learning rates must be positive (they are spaced in log10), got 0",
+    );
+    error(
+        &["--second-range", "0.9,0.1"],
+        "--second-range: MIN must be below MAX, got 0.9,0.1",
+    );
+    error(&["--weight-decay", "-1"], "weight_decay");
+}
+
 #[test]
 fn a_missing_gpu_is_a_clear_error_that_says_what_to_install() {
     // Allow only a backend that cannot exist here, as on a machine without any GPU driver.

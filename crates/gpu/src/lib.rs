@@ -15,11 +15,14 @@
 //! - [`FusedOptimizer`]: the fused kernels as a burn optimizer, in place on burn-wgpu tensors;
 //!   [`ReferenceOptimizer`]: the CPU reference as a burn optimizer for any backend.
 //! - [`BasinMap`]: the final loss from every pixel of a grid of start points (GPU, CPU fallback).
+//! - [`HyperMap`]: the final loss from one start for every cell of a grid of learning rates ×
+//!   beta1 or momentum, each cell its own optimizer (GPU, CPU fallback).
 
 mod basin;
 mod burn_optim;
 mod device;
 mod fused;
+mod hypermap;
 mod kernels;
 mod landscape;
 
@@ -27,5 +30,6 @@ pub use basin::{BasinGrid, BasinMap, Compute, DIVERGED, loss_colours};
 pub use burn_optim::{FusedOptimizer, FusedStepOps, ReferenceOptimizer, ScalarBlock, TensorState};
 pub use device::{AdapterSummary, Gpu, GpuError};
 pub use fused::{FusedStepper, kernel_for};
+pub use hypermap::{HyperGrid, HyperMap};
 pub use kernels::{Kernel, Scalars, WORKGROUP_SIZE, Width};
 pub use landscape::{Optimizers, Record, Trajectories, trajectories};

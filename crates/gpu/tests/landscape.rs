@@ -5,7 +5,8 @@
 #![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
 
 use stepwise_gpu::{
-    BasinGrid, BasinMap, Compute, DIVERGED, Gpu, GpuError, Optimizers, Record, trajectories,
+    BasinGrid, BasinMap, Compute, DIVERGED, Gpu, GpuError, HyperGrid, HyperMap, Optimizers, Record,
+    trajectories,
 };
 use stepwise_optim::{LrSchedule, Optimizer, OptimizerConfig, TestFunction, TracePoint, trace};
 
@@ -321,4 +322,115 @@ fn diverged_pixels_are_red_and_the_rest_on_the_colour_scale() {
         diverged > 0 && diverged < 256,
         "some but not all starts diverge: {diverged}"
     );
+}
+
+const TEACHING_GRID: HyperGrid = HyperGrid {
+    lr_log10: (-4.0, 0.0),
+    second: (0.0, 0.99),
+    resolution: 40,
+};
+
+#[test]
+fn hyperparameter_grids_run_lr_across_and_the_second_hyperparameter_down() {
+    let grid = HyperGrid {
+        lr_log10: (-3.0, -1.0),
+        second: (0.0, 0.8),
+        resolution: 2,
+    };
+    let settings = grid.settings();
+    let expected = [
+        (10f64.powf(-2.5), 0.6),
+        (10f64.powf(-1.5), 0.6),
+        (10f64.powf(-2.5), 0.2),
+        (10f64.powf(-1.5), 0.2),
+    ];
+    for ((lr, second), (want_lr, want_second)) in settings.iter().zip(expected) {
+        assert!((lr / want_lr - 1.0).abs() < 1e-12, "{lr} vs {want_lr}");
+        assert!(
+            (second - want_second).abs() < 1e-12,
+            "{second} vs {want_second}"
+        );
+    }
+    let sgd = stepwise_optim::OptimizerSpec::new(stepwise_optim::OptimizerKind::Sgd);
+    let cells = grid.optimizers(&sgd);
+    let OptimizerConfig::Sgd(top_left) = cells[0].as_ref().expect("valid").config() else {
+        panic!("SGD stays SGD");
+    };
+    assert_eq!((top_left.lr, top_left.momentum), settings[0]);
+    // beta1 of 1 or more is invalid: those cells are None, the rest optimizers.
+    let adam = stepwise_optim::OptimizerSpec::new(stepwise_optim::OptimizerKind::Adam);
+    let past_one = HyperGrid {
+        second: (0.5, 1.5),
+        ..grid
+    };
+    let valid: Vec<bool> = past_one
+        .optimizers(&adam)
+        .iter()
+        .map(Option::is_some)
+        .collect();
+    assert_eq!(valid, [false, false, true, true]);
+}
+
+#[test]
+fn hyperparameter_maps_mark_diverged_settings() {
+    let spec = stepwise_optim::OptimizerSpec::new(stepwise_optim::OptimizerKind::Sgd);
+    let map = pollster::block_on(HyperMap::compute(
+        Compute::Cpu,
+        TestFunction::Quadratic,
+        &spec,
+        [1.0, 1.0],
+        TEACHING_GRID,
+        50,
+    ))
+    .expect("the CPU map");
+    let n = TEACHING_GRID.resolution as usize;
+    assert_eq!(map.losses.len(), n * n);
+    // lr = 1 on 0.5·50·y² (curvature 50) diverges; lr = 1e-4 barely moves.
+    let top_right = map.losses[n - 1];
+    assert!(!top_right.is_finite() || top_right > 1e6, "{top_right}");
+    let bottom_left = map.losses[(n - 1) * n];
+    assert!(
+        bottom_left.is_finite() && bottom_left > 10.0,
+        "{bottom_left}"
+    );
+    let rgba = map.rgba();
+    assert_eq!(rgba.len(), 4 * n * n);
+}
+
+/// The map on the GPU (every cell its own scalars, one dispatch per step) against the CPU's
+/// traces, cell by cell: the same cells diverge, the rest agree to rounding.
+#[test]
+fn hyperparameter_maps_on_the_gpu_equal_the_cpu_maps() {
+    let gpu = gpu();
+    for kind in [
+        stepwise_optim::OptimizerKind::Sgd,
+        stepwise_optim::OptimizerKind::Adam,
+        stepwise_optim::OptimizerKind::RAdam,
+    ] {
+        let spec = stepwise_optim::OptimizerSpec::new(kind);
+        let map = |compute| {
+            pollster::block_on(HyperMap::compute(
+                compute,
+                TestFunction::Quadratic,
+                &spec,
+                [1.0, 1.0],
+                TEACHING_GRID,
+                60,
+            ))
+            .expect("a map")
+            .losses
+        };
+        let on_gpu = map(Compute::Gpu(&gpu));
+        let on_cpu = map(Compute::Cpu);
+        assert_eq!(on_gpu.len(), on_cpu.len());
+        for (cell, (g, c)) in on_gpu.iter().zip(&on_cpu).enumerate() {
+            let same = (g.is_finite() == c.is_finite())
+                && (!c.is_finite() || (g - c).abs() <= 1e-4 * c.abs().max(1.0));
+            assert!(same, "{kind} cell {cell}: GPU {g}, CPU {c}");
+        }
+        let diverged = on_cpu.iter().filter(|l| !l.is_finite()).count();
+        if kind == stepwise_optim::OptimizerKind::Sgd {
+            assert!(diverged > 0, "large learning rates diverge on SGD's map");
+        }
+    }
 }

@@ -1,11 +1,12 @@
-//! `stepwise basin`: where an optimizer ends from every start point of a grid, as a PNG coloured by
-//! the final loss or as CSV.
+//! `stepwise basin`: where an optimizer ends from every start point of a grid; `stepwise hypermap`:
+//! where it ends from one start at every setting of a grid of learning rates × beta1 (momentum for
+//! SGD). Both write a PNG coloured by the final loss, or CSV.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use stepwise_gpu::{BasinGrid, BasinMap, Compute};
+use stepwise_gpu::{BasinGrid, BasinMap, Compute, Gpu, HyperGrid, HyperMap};
 use stepwise_optim::{LrSchedule, Optimizer, OptimizerSpec, TestFunction};
 
 use super::{Device, Error, format_f32, parse_pair};
@@ -24,10 +25,10 @@ pub struct BasinArgs {
     #[command(flatten)]
     optimizer: OptimizerSpec,
     /// Range of start x, as MIN,MAX (for example --x-range=-2,2).
-    #[arg(long, value_parser = parse_pair, allow_hyphen_values = true)]
+    #[arg(long, value_parser = parse_pair::<f32>, allow_hyphen_values = true)]
     x_range: [f32; 2],
     /// Range of start y, as MIN,MAX.
-    #[arg(long, value_parser = parse_pair, allow_hyphen_values = true)]
+    #[arg(long, value_parser = parse_pair::<f32>, allow_hyphen_values = true)]
     y_range: [f32; 2],
     /// Pixels per side of the square map (1 to 4096).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
@@ -39,6 +40,45 @@ pub struct BasinArgs {
     #[arg(long)]
     out: PathBuf,
     /// Where the trajectories run: all at once on the GPU, or on the CPU reference.
+    #[arg(long, value_enum, default_value_t = Device::Gpu)]
+    device: Device,
+}
+
+/// Runs an optimizer from one start point at every setting of a grid and maps the final loss.
+///
+/// Columns are learning rates spaced evenly in log10 across --lr-range (left to right), rows beta1
+/// (momentum for SGD) across --second-range (top row largest); every other hyperparameter is as
+/// given. The PNG colours each cell by the loss where its run ended, as `basin` does; invalid
+/// settings and diverged runs are red. The CSV has one row per cell, top row first: lr, beta1 or
+/// momentum, and loss.
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct HypermapArgs {
+    /// Test function.
+    #[arg(long)]
+    function: TestFunction,
+    #[command(flatten)]
+    optimizer: OptimizerSpec,
+    /// Start point of every run, as X,Y.
+    #[arg(long, value_parser = parse_pair::<f32>, allow_hyphen_values = true)]
+    start: [f32; 2],
+    /// Learning rates, as MIN,MAX (positive; spaced evenly in log10).
+    #[arg(long, value_parser = parse_pair::<f64>, default_value = "1e-4,1")]
+    lr_range: [f64; 2],
+    /// beta1 (momentum for SGD), as MIN,MAX.
+    #[arg(long, value_parser = parse_pair::<f64>, default_value = "0,0.99")]
+    second_range: [f64; 2],
+    /// Cells per side of the square map (1 to 1024).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    resolution: u32,
+    /// Optimizer steps at every setting.
+    #[arg(long)]
+    steps: u64,
+    /// Output file: `.png` (the map) or `.csv` (one row per cell).
+    #[arg(long)]
+    out: PathBuf,
+    /// Where the runs go: all at once on the GPU (each with its own scalars), or on the CPU
+    /// reference.
     #[arg(long, value_enum, default_value_t = Device::Gpu)]
     device: Device,
 }
@@ -65,7 +105,10 @@ fn format_of(path: &Path) -> Result<Format, Error> {
     }
 }
 
-fn check_range(flag: &str, [lo, hi]: [f32; 2]) -> Result<(f32, f32), Error> {
+fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
+    flag: &str,
+    [lo, hi]: [T; 2],
+) -> Result<(T, T), Error> {
     if lo < hi {
         Ok((lo, hi))
     } else {
@@ -89,10 +132,7 @@ pub fn run(args: &BasinArgs) -> Result<(), Error> {
         .map_err(|err| Error::Usage(err.to_string()))?;
     let optimizer = Optimizer::new(config, LrSchedule::Constant)
         .map_err(|err| Error::Usage(err.to_string()))?;
-    let gpu = match args.device {
-        Device::Gpu => Some(super::open_gpu()?),
-        Device::Cpu => None,
-    };
+    let gpu = open(args.device)?;
     let compute = gpu.as_ref().map_or(Compute::Cpu, Compute::Gpu);
     let map = pollster::block_on(BasinMap::compute(
         compute,
@@ -102,21 +142,10 @@ pub fn run(args: &BasinArgs) -> Result<(), Error> {
         args.steps,
     ))
     .map_err(|err| Error::Failed(err.to_string()))?;
-
-    // Write beside the target and rename, so that a failure never leaves half a file behind.
-    let partial = args.out.with_extension("partial");
-    let written = match format {
-        Format::Png => write_png(&map, &partial),
-        Format::Csv => write_csv(&map, &partial),
-    };
-    let result = written.and_then(|()| std::fs::rename(&partial, &args.out));
-    if let Err(err) = result {
-        let _ = std::fs::remove_file(&partial);
-        return Err(Error::Failed(format!(
-            "cannot write {}: {err}",
-            args.out.display()
-        )));
-    }
+    write(&args.out, |partial| match format {
+        Format::Png => write_png(args.resolution, map.rgba(), partial),
+        Format::Csv => write_basin_csv(&map, partial),
+    })?;
     let diverged = map.finals.iter().filter(|p| !p.loss.is_finite()).count();
     eprintln!(
         "wrote {} ({n}x{n} start points, {} steps each, {diverged} diverged)",
@@ -127,16 +156,110 @@ pub fn run(args: &BasinArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn write_png(map: &BasinMap, path: &Path) -> std::io::Result<()> {
-    let n = map.grid.resolution;
-    let image = image::RgbaImage::from_raw(n, n, map.rgba())
+/// Runs `stepwise hypermap`.
+pub fn run_hypermap(args: &HypermapArgs) -> Result<(), Error> {
+    let format = format_of(&args.out)?;
+    let (lr_lo, lr_hi) = check_range("--lr-range", args.lr_range)?;
+    if lr_lo <= 0.0 {
+        return Err(Error::Usage(format!(
+            "--lr-range: learning rates must be positive (they are spaced in log10), got {lr_lo}"
+        )));
+    }
+    let second = HyperGrid::second_name(args.optimizer.optimizer);
+    let axes = [
+        ("lr", "lr-range", args.optimizer.lr.is_some()),
+        (second, "second-range", set_second(args)),
+    ];
+    if let Some((flag, range, _)) = axes.into_iter().find(|(_, _, set)| *set) {
+        return Err(Error::Usage(format!(
+            "--{flag} is an axis of the map: give its range with --{range} instead"
+        )));
+    }
+    let grid = HyperGrid {
+        lr_log10: (lr_lo.log10(), lr_hi.log10()),
+        second: check_range("--second-range", args.second_range)?,
+        resolution: args.resolution,
+    };
+    // The other hyperparameters must be valid on their own: checked at the range's first corner.
+    let mut corner = args.optimizer.clone();
+    corner.lr = Some(lr_lo);
+    corner
+        .resolve()
+        .map_err(|err| Error::Usage(err.to_string()))?;
+    let gpu = open(args.device)?;
+    let compute = gpu.as_ref().map_or(Compute::Cpu, Compute::Gpu);
+    let map = pollster::block_on(HyperMap::compute(
+        compute,
+        args.function,
+        &args.optimizer,
+        args.start,
+        grid,
+        args.steps,
+    ))
+    .map_err(|err| Error::Failed(err.to_string()))?;
+    write(&args.out, |partial| match format {
+        Format::Png => write_png(args.resolution, map.rgba(), partial),
+        Format::Csv => write_hypermap_csv(&map, second, partial),
+    })?;
+    let diverged = map.losses.iter().filter(|l| !l.is_finite()).count();
+    eprintln!(
+        "wrote {} ({n}x{n} settings of lr x {second}, {} steps each, {diverged} diverged or invalid)",
+        args.out.display(),
+        args.steps,
+        n = args.resolution
+    );
+    Ok(())
+}
+
+/// Whether the flags set the map's second axis (beta1, or momentum for SGD).
+const fn set_second(args: &HypermapArgs) -> bool {
+    match args.optimizer.optimizer {
+        stepwise_optim::OptimizerKind::Sgd => args.optimizer.momentum.is_some(),
+        _ => args.optimizer.beta1.is_some(),
+    }
+}
+
+/// The GPU for [`Device::Gpu`], with its adapter named on stderr.
+fn open(device: Device) -> Result<Option<Gpu>, Error> {
+    Ok(match device {
+        Device::Gpu => Some(super::open_gpu()?),
+        Device::Cpu => None,
+    })
+}
+
+/// Writes `path` through `fill`, beside the target and then renamed, so that a failure never
+/// leaves half a file behind.
+fn write(path: &Path, fill: impl FnOnce(&Path) -> std::io::Result<()>) -> Result<(), Error> {
+    let partial = path.with_extension("partial");
+    let result = fill(&partial).and_then(|()| std::fs::rename(&partial, path));
+    if let Err(err) = result {
+        let _ = std::fs::remove_file(&partial);
+        return Err(Error::Failed(format!(
+            "cannot write {}: {err}",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+fn write_png(side: u32, rgba: Vec<u8>, path: &Path) -> std::io::Result<()> {
+    let image = image::RgbaImage::from_raw(side, side, rgba)
         .ok_or_else(|| std::io::Error::other("pixel count does not match the resolution"))?;
     image
         .save_with_format(path, image::ImageFormat::Png)
         .map_err(std::io::Error::other)
 }
 
-fn write_csv(map: &BasinMap, path: &Path) -> std::io::Result<()> {
+fn write_hypermap_csv(map: &HyperMap, second: &str, path: &Path) -> std::io::Result<()> {
+    let mut out = BufWriter::new(std::fs::File::create(path)?);
+    writeln!(out, "lr,{second},loss")?;
+    for ((lr, value), loss) in map.grid.settings().into_iter().zip(&map.losses) {
+        writeln!(out, "{lr},{value},{}", format_f32(*loss))?;
+    }
+    out.flush()
+}
+
+fn write_basin_csv(map: &BasinMap, path: &Path) -> std::io::Result<()> {
     let mut out = BufWriter::new(std::fs::File::create(path)?);
     writeln!(out, "x0,y0,x,y,loss")?;
     for (start, end) in map.starts.iter().zip(&map.finals) {

@@ -43,15 +43,15 @@ pub fn open_gpu() -> Result<Gpu, Error> {
 }
 
 /// Parses `A,B` into two finite numbers.
-pub fn parse_pair(text: &str) -> Result<[f32; 2], String> {
+pub fn parse_pair<T: std::str::FromStr + Copy + Into<f64>>(text: &str) -> Result<[T; 2], String> {
     let parts: Vec<&str> = text.split(',').map(str::trim).collect();
     let [a, b] = parts.as_slice() else {
         return Err(format!(
             "expected two numbers separated by a comma, got '{text}'"
         ));
     };
-    let number = |s: &str| match s.parse::<f32>() {
-        Ok(v) if v.is_finite() => Ok(v),
+    let number = |s: &str| match s.parse::<T>() {
+        Ok(v) if v.into().is_finite() => Ok(v),
         Ok(_) => Err(format!("'{s}' is not finite")),
         Err(_) => Err(format!("'{s}' is not a number")),
     };

@@ -22,7 +22,7 @@ pub struct TraceArgs {
     #[command(flatten)]
     optimizer: OptimizerSpec,
     /// Start point, as X,Y (for example --start=-1.5,2).
-    #[arg(long, value_parser = parse_pair, allow_hyphen_values = true)]
+    #[arg(long, value_parser = parse_pair::<f32>, allow_hyphen_values = true)]
     start: [f32; 2],
     /// Number of optimizer steps.
     #[arg(long)]

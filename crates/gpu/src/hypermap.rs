@@ -1,0 +1,132 @@
+//! Hyperparameter maps: the final loss from one start point for every setting of a grid of
+//! learning rates × beta1 (momentum for SGD), each cell its own optimizer, all stepped in one
+//! dispatch per step on the GPU (or one trace per cell on the CPU).
+
+use rayon::prelude::*;
+use stepwise_optim::{
+    LrSchedule, Optimizer, OptimizerKind, OptimizerSpec, TestFunction, TracePoint, trace,
+};
+
+use crate::{Compute, GpuError, Optimizers, Record, loss_colours, trajectories};
+
+/// A square grid of settings in image order: learning rates evenly spaced in log10 across the
+/// columns (left to right), the second hyperparameter evenly across the rows (row 0 is the top,
+/// its largest value), sampled at cell centres.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HyperGrid {
+    /// (min, max) of log10 of the learning rate.
+    pub lr_log10: (f64, f64),
+    /// (min, max) of beta1, or of momentum for SGD.
+    pub second: (f64, f64),
+    /// Cells per side.
+    pub resolution: u32,
+}
+
+impl HyperGrid {
+    /// The hyperparameter along the rows for `kind`: `momentum` for SGD, else `beta1`.
+    pub const fn second_name(kind: OptimizerKind) -> &'static str {
+        match kind {
+            OptimizerKind::Sgd => "momentum",
+            _ => "beta1",
+        }
+    }
+
+    /// The (learning rate, second hyperparameter) of every cell, row by row from the top.
+    pub fn settings(&self) -> Vec<(f64, f64)> {
+        let n = self.resolution;
+        let centre =
+            |i: u32, (lo, hi): (f64, f64)| lo + (f64::from(i) + 0.5) * (hi - lo) / f64::from(n);
+        (0..n)
+            .flat_map(|row| {
+                let second = centre(n - 1 - row, self.second);
+                (0..n).map(move |col| (10f64.powf(centre(col, self.lr_log10)), second))
+            })
+            .collect()
+    }
+
+    /// The optimizer of every cell: `spec` with the cell's learning rate and second
+    /// hyperparameter (whatever `spec` sets for those), at a constant learning rate; `None` where
+    /// the setting is invalid.
+    pub fn optimizers(&self, spec: &OptimizerSpec) -> Vec<Option<Optimizer>> {
+        self.settings()
+            .into_iter()
+            .map(|(lr, second)| {
+                let mut spec = spec.clone();
+                spec.lr = Some(lr);
+                match spec.optimizer {
+                    OptimizerKind::Sgd => spec.momentum = Some(second),
+                    _ => spec.beta1 = Some(second),
+                }
+                let config = spec.resolve().ok()?;
+                Optimizer::new(config, LrSchedule::Constant).ok()
+            })
+            .collect()
+    }
+}
+
+/// The final loss of every cell of a [`HyperGrid`], in image order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HyperMap {
+    /// The grid.
+    pub grid: HyperGrid,
+    /// Final losses, in image order; NaN where the setting is invalid or the run overflowed.
+    pub losses: Vec<f32>,
+}
+
+impl HyperMap {
+    /// Runs `spec` at every setting of `grid` for `steps` steps from `start`: on the GPU every
+    /// valid cell is one problem with its own scalars, all in one dispatch per step; on the CPU,
+    /// one trace per cell in parallel.
+    ///
+    /// # Errors
+    /// GPU errors ([`GpuError::MixedOptimizers`] when the settings change which state the
+    /// optimizer keeps, as momentum 0 does for SGD).
+    pub async fn compute(
+        compute: Compute<'_>,
+        function: TestFunction,
+        spec: &OptimizerSpec,
+        start: [f32; 2],
+        grid: HyperGrid,
+        steps: u64,
+    ) -> Result<Self, GpuError> {
+        let cells = grid.optimizers(spec);
+        let losses = match compute {
+            Compute::Gpu(gpu) => {
+                let valid: Vec<Optimizer> = cells.iter().flatten().cloned().collect();
+                let mut finals = if valid.is_empty() {
+                    Vec::new()
+                } else {
+                    let starts = vec![start; valid.len()];
+                    let optimizers = Optimizers::PerStart(&valid);
+                    trajectories(gpu, function, optimizers, &starts, steps, Record::FinalOnly)
+                        .await?
+                        .finals()
+                }
+                .into_iter();
+                cells
+                    .iter()
+                    .map(|cell| match cell {
+                        Some(_) => finals.next().map_or(f32::NAN, |p| p.loss),
+                        None => f32::NAN,
+                    })
+                    .collect()
+            }
+            Compute::Cpu => cells
+                .into_par_iter()
+                .map(|cell| {
+                    cell.and_then(|mut optimizer| {
+                        let points = trace(function, &mut optimizer, start, steps).ok()?;
+                        points.last().map(|p: &TracePoint| p.loss)
+                    })
+                    .unwrap_or(f32::NAN)
+                })
+                .collect(),
+        };
+        Ok(Self { grid, losses })
+    }
+
+    /// RGBA pixels, row by row: final losses coloured by [`loss_colours`].
+    pub fn rgba(&self) -> Vec<u8> {
+        loss_colours(self.losses.iter().copied())
+    }
+}
