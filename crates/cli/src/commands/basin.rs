@@ -30,16 +30,23 @@ pub struct BasinArgs {
     /// Range of start y, as MIN,MAX.
     #[arg(long, value_parser = parse_pair::<f32>, allow_hyphen_values = true)]
     y_range: [f32; 2],
-    /// Pixels per side of the square map (1 to 4096).
+    #[command(flatten)]
+    map: MapArgs,
+}
+
+/// What both maps take: their size, the steps of every run, the output and the device.
+#[derive(Debug, Args)]
+struct MapArgs {
+    /// Cells (pixels) per side of the square map (1 to 4096).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
     resolution: u32,
-    /// Optimizer steps from every start point.
+    /// Optimizer steps of every run.
     #[arg(long)]
     steps: u64,
-    /// Output file: `.png` (the map) or `.csv` (one row per pixel).
+    /// Output file: `.png` (the map) or `.csv` (one row per cell).
     #[arg(long)]
     out: PathBuf,
-    /// Where the trajectories run: all at once on the GPU, or on the CPU reference.
+    /// Where the runs go: all at once on the GPU (one dispatch per step), or on the CPU reference.
     #[arg(long, value_enum, default_value_t = Device::Gpu)]
     device: Device,
 }
@@ -68,19 +75,8 @@ pub struct HypermapArgs {
     /// beta1 (momentum for SGD), as MIN,MAX.
     #[arg(long, value_parser = parse_pair::<f64>, default_value = "0,0.99")]
     second_range: [f64; 2],
-    /// Cells per side of the square map (1 to 1024).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
-    resolution: u32,
-    /// Optimizer steps at every setting.
-    #[arg(long)]
-    steps: u64,
-    /// Output file: `.png` (the map) or `.csv` (one row per cell).
-    #[arg(long)]
-    out: PathBuf,
-    /// Where the runs go: all at once on the GPU (each with its own scalars), or on the CPU
-    /// reference.
-    #[arg(long, value_enum, default_value_t = Device::Gpu)]
-    device: Device,
+    #[command(flatten)]
+    map: MapArgs,
 }
 
 /// The output formats, by file extension.
@@ -120,11 +116,11 @@ fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
 
 /// Runs the command.
 pub fn run(args: &BasinArgs) -> Result<(), Error> {
-    let format = format_of(&args.out)?;
+    let format = format_of(&args.map.out)?;
     let grid = BasinGrid {
         x_range: check_range("--x-range", args.x_range)?,
         y_range: check_range("--y-range", args.y_range)?,
-        resolution: args.resolution,
+        resolution: args.map.resolution,
     };
     let config = args
         .optimizer
@@ -132,33 +128,33 @@ pub fn run(args: &BasinArgs) -> Result<(), Error> {
         .map_err(|err| Error::Usage(err.to_string()))?;
     let optimizer = Optimizer::new(config, LrSchedule::Constant)
         .map_err(|err| Error::Usage(err.to_string()))?;
-    let gpu = open(args.device)?;
+    let gpu = open(args.map.device)?;
     let compute = gpu.as_ref().map_or(Compute::Cpu, Compute::Gpu);
     let map = pollster::block_on(BasinMap::compute(
         compute,
         args.function,
         &optimizer,
         grid,
-        args.steps,
+        args.map.steps,
     ))
     .map_err(|err| Error::Failed(err.to_string()))?;
-    write(&args.out, |partial| match format {
-        Format::Png => write_png(args.resolution, map.rgba(), partial),
+    write(&args.map.out, |partial| match format {
+        Format::Png => write_png(args.map.resolution, map.rgba(), partial),
         Format::Csv => write_basin_csv(&map, partial),
     })?;
     let diverged = map.finals.iter().filter(|p| !p.loss.is_finite()).count();
     eprintln!(
         "wrote {} ({n}x{n} start points, {} steps each, {diverged} diverged)",
-        args.out.display(),
-        args.steps,
-        n = args.resolution
+        args.map.out.display(),
+        args.map.steps,
+        n = args.map.resolution
     );
     Ok(())
 }
 
 /// Runs `stepwise hypermap`.
 pub fn run_hypermap(args: &HypermapArgs) -> Result<(), Error> {
-    let format = format_of(&args.out)?;
+    let format = format_of(&args.map.out)?;
     let (lr_lo, lr_hi) = check_range("--lr-range", args.lr_range)?;
     if lr_lo <= 0.0 {
         return Err(Error::Usage(format!(
@@ -178,7 +174,7 @@ pub fn run_hypermap(args: &HypermapArgs) -> Result<(), Error> {
     let grid = HyperGrid {
         lr_log10: (lr_lo.log10(), lr_hi.log10()),
         second: check_range("--second-range", args.second_range)?,
-        resolution: args.resolution,
+        resolution: args.map.resolution,
     };
     // The other hyperparameters must be valid on their own: checked at the range's first corner.
     let mut corner = args.optimizer.clone();
@@ -186,7 +182,7 @@ pub fn run_hypermap(args: &HypermapArgs) -> Result<(), Error> {
     corner
         .resolve()
         .map_err(|err| Error::Usage(err.to_string()))?;
-    let gpu = open(args.device)?;
+    let gpu = open(args.map.device)?;
     let compute = gpu.as_ref().map_or(Compute::Cpu, Compute::Gpu);
     let map = pollster::block_on(HyperMap::compute(
         compute,
@@ -194,19 +190,19 @@ pub fn run_hypermap(args: &HypermapArgs) -> Result<(), Error> {
         &args.optimizer,
         args.start,
         grid,
-        args.steps,
+        args.map.steps,
     ))
     .map_err(|err| Error::Failed(err.to_string()))?;
-    write(&args.out, |partial| match format {
-        Format::Png => write_png(args.resolution, map.rgba(), partial),
+    write(&args.map.out, |partial| match format {
+        Format::Png => write_png(args.map.resolution, map.rgba(), partial),
         Format::Csv => write_hypermap_csv(&map, second, partial),
     })?;
     let diverged = map.losses.iter().filter(|l| !l.is_finite()).count();
     eprintln!(
         "wrote {} ({n}x{n} settings of lr x {second}, {} steps each, {diverged} diverged or invalid)",
-        args.out.display(),
-        args.steps,
-        n = args.resolution
+        args.map.out.display(),
+        args.map.steps,
+        n = args.map.resolution
     );
     Ok(())
 }
