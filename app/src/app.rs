@@ -36,9 +36,13 @@ pub struct StepwiseApp {
     /// What the app runs on, for the status bar.
     #[serde(skip)]
     gpu_note: String,
-    /// Something the user must know (no GPU, a link that could not be read), shown under the tabs.
+    /// Something the user must know about the device (no GPU), shown under the tabs.
     #[serde(skip)]
     pub notice: Option<String>,
+    /// Why the last link (the page's URL) could not be read, shown under the tabs until a link
+    /// is read.
+    #[serde(skip)]
+    pub link_notice: Option<String>,
     /// The settings as the page's URL carries them.
     #[cfg(target_arch = "wasm32")]
     #[serde(skip)]
@@ -64,7 +68,7 @@ impl StepwiseApp {
         app
     }
 
-    /// Takes the settings of `other` (a link's), keeping this app's GPU and notice.
+    /// Takes the settings of `other` (a link's), keeping this app's GPU and notices.
     pub fn take_settings(&mut self, other: Self) {
         self.view = other.view;
         self.experiment = other.experiment;
@@ -107,9 +111,11 @@ impl StepwiseApp {
                 });
             });
         });
-        if let Some(notice) = &self.notice {
+        if self.notice.is_some() || self.link_notice.is_some() {
             egui::Panel::top("notice").show(ui, |ui| {
-                ui.label(RichText::new(notice).color(ui.visuals().warn_fg_color));
+                for notice in self.notice.iter().chain(&self.link_notice) {
+                    ui.label(RichText::new(notice).color(ui.visuals().warn_fg_color));
+                }
             });
         }
         let gpu = self.gpu.as_ref();

@@ -161,6 +161,7 @@ impl WebHandle {
                 "device_type": gpu.adapter.device_type,
             })),
             "notice": app.notice,
+            "link_notice": app.link_notice,
             "view": app.view,
             // Through text, as the link writes them: `to_value` would widen f32 to f64 digits.
             "settings": serde_json::to_string(&*app)
@@ -354,15 +355,18 @@ impl Link {
     }
 
     /// Applies the page's fragment (if any) to `app`; a fragment that cannot be read leaves the
-    /// settings as they were and says why in the app's notice.
+    /// settings as they were and says why in the app's link notice, until one is read.
     fn apply_page_link(&mut self, app: &mut StepwiseApp) {
         let Some(json) = page_fragment() else {
             return;
         };
         match serde_json::from_str::<StepwiseApp>(&json) {
-            Ok(linked) => app.take_settings(linked),
+            Ok(linked) => {
+                app.take_settings(linked);
+                app.link_notice = None;
+            }
             Err(err) => {
-                app.notice = Some(format!(
+                app.link_notice = Some(format!(
                     "The link's settings could not be read ({err}); showing the last ones."
                 ));
             }

@@ -172,10 +172,21 @@ test("without WebGPU the app says so and the teaching view still works on the CP
   assert.deepEqual(errors, []);
 });
 
-test("a link that cannot be read is named, and the app starts anyway", async (t) => {
+test("a link that cannot be read is named until a good one is read, and the app starts anyway", async (t) => {
   const { page, errors } = await open(browser.context, `${server.url}#%7Bnot%20json`);
   t.after(() => page.close());
   const status = await statusWhen(page, (s) => s.running, 2 * MINUTE);
-  assert.match(status.notice, /The link's settings could not be read \(.*line 1 column 2/);
+  assert.match(status.link_notice, /The link's settings could not be read \(.*line 1 column 2/);
+  assert.equal(status.notice, null, "the device notice is another line");
+  // A good link typed afterwards is applied, and the complaint about the bad one goes.
+  const view = status.view === "Teaching" ? "Internals" : "Teaching";
+  await page.evaluate((view) => {
+    location.hash = encodeURIComponent(JSON.stringify({ view }));
+  }, view);
+  // (The condition runs in the page: it cannot see `view`.)
+  const fixed = await (view === "Teaching"
+    ? statusWhen(page, (s) => s.view === "Teaching", MINUTE)
+    : statusWhen(page, (s) => s.view === "Internals", MINUTE));
+  assert.equal(fixed.link_notice, null);
   assert.deepEqual(errors, []);
 });
