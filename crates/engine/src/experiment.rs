@@ -60,7 +60,13 @@ pub async fn check_kernels(
     config: &ExperimentConfig,
     gpu: &stepwise_gpu::Gpu,
 ) -> Result<(), EngineError> {
+    let mut checked = Vec::new();
     for run in &config.runs {
+        // Runs of one optimizer family share a kernel: compile each once.
+        let kernel = stepwise_gpu::kernel_for(&run.optimizer);
+        if checked.contains(&kernel) {
+            continue;
+        }
         FusedOptimizer::new(run.optimizer)
             .check(gpu)
             .await
@@ -68,6 +74,7 @@ pub async fn check_kernels(
                 run: run.name.clone(),
                 source,
             })?;
+        checked.push(kernel);
     }
     Ok(())
 }

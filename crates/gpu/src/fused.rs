@@ -261,11 +261,6 @@ impl FusedStepper {
         self.scalars.slots
     }
 
-    /// Scalar blocks per step: 1, or the number of problems.
-    pub const fn blocks_per_step(&self) -> usize {
-        self.layout.blocks
-    }
-
     /// Uploads a gradient; it takes effect at the next submission.
     ///
     /// # Errors
@@ -283,8 +278,9 @@ impl FusedStepper {
         Ok(())
     }
 
-    /// Writes the scalars of `steps` into slots 0, 1, …: [`blocks_per_step`](Self::blocks_per_step)
-    /// of them per slot (problem by problem), for at most [`slots`](Self::slots) slots.
+    /// Writes the scalars of `steps` into slots 0, 1, …: one step per slot, or for a stepper made
+    /// by [`per_problem`](Self::per_problem) one per problem per slot (problem by problem), for at
+    /// most [`slots`](Self::slots) slots.
     pub fn write_steps(&self, gpu: &Gpu, steps: &[Step]) {
         let blocks = self.layout.blocks;
         debug_assert!(

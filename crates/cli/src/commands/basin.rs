@@ -162,11 +162,11 @@ pub fn run_hypermap(args: &HypermapArgs) -> Result<(), Error> {
         )));
     }
     let second = HyperGrid::second_name(args.optimizer.optimizer);
-    let axes = [
-        ("lr", "lr-range", args.optimizer.lr.is_some()),
-        (second, "second-range", set_second(args)),
-    ];
-    if let Some((flag, range, _)) = axes.into_iter().find(|(_, _, set)| *set) {
+    let set = args.optimizer.set_hyperparameters();
+    if let Some((flag, range)) = [("lr", "lr-range"), (second, "second-range")]
+        .into_iter()
+        .find(|(flag, _)| set.contains(flag))
+    {
         return Err(Error::Usage(format!(
             "--{flag} is an axis of the map: give its range with --{range} instead"
         )));
@@ -205,14 +205,6 @@ pub fn run_hypermap(args: &HypermapArgs) -> Result<(), Error> {
         n = args.map.resolution
     );
     Ok(())
-}
-
-/// Whether the flags set the map's second axis (beta1, or momentum for SGD).
-const fn set_second(args: &HypermapArgs) -> bool {
-    match args.optimizer.optimizer {
-        stepwise_optim::OptimizerKind::Sgd => args.optimizer.momentum.is_some(),
-        _ => args.optimizer.beta1.is_some(),
-    }
 }
 
 /// The GPU for [`Device::Gpu`], with its adapter named on stderr.
