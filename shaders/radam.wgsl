@@ -44,7 +44,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
     let momentum_step = m / s.bias_correction1 * s.lr;
     var update = momentum_step;
     if s.rectified != 0u {
-        let adaptive = s.bias_correction2_sqrt / (sqrt(v) + s.eps);
+        let adaptive = (1.0 / (sqrt(v) + s.eps)) * s.bias_correction2_sqrt;
         update = momentum_step * adaptive * s.rectification;
     }
     param[i] = p - update;

@@ -24,28 +24,33 @@ const SIZE: (u32, u32) = (960, 540);
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 const FAMILY: &str = "sans-serif";
 
-/// Writes the plots and `report.md` into `dir`.
+/// Writes the plots and `report.md` into `dir`, each file whole or not at all.
 pub fn write(dir: &Path, results: &Results, histories: &[RunHistory]) -> Result<(), Error> {
     register_font()?;
+    let save = |file: String, bytes: &[u8]| {
+        stepwise_engine::output::write_atomically(&dir.join(file), bytes)
+            .map_err(|err| Error::Failed(err.to_string()))
+    };
     for name in PLOTS {
-        let svg = dir.join(format!("{name}.svg"));
+        let mut svg = String::new();
         plot(
             name,
-            SVGBackend::new(&svg, SIZE).into_drawing_area(),
+            SVGBackend::with_string(&mut svg, SIZE).into_drawing_area(),
             results,
             histories,
         )?;
+        save(format!("{name}.svg"), svg.as_bytes())?;
         let mut pixels = vec![0_u8; (SIZE.0 * SIZE.1 * 3) as usize];
         let bitmap = BitMapBackend::with_buffer(&mut pixels, SIZE).into_drawing_area();
         plot(name, bitmap, results, histories)?;
+        let mut png = std::io::Cursor::new(Vec::new());
         image::RgbImage::from_raw(SIZE.0, SIZE.1, pixels)
             .ok_or_else(|| Error::Failed("plot buffer has the wrong size".into()))?
-            .save(dir.join(format!("{name}.png")))
+            .write_to(&mut png, image::ImageFormat::Png)
             .map_err(|err| Error::Failed(format!("{name}.png: {err}")))?;
+        save(format!("{name}.png"), png.get_ref())?;
     }
-    let report = markdown(results);
-    stepwise_engine::output::write_atomically(&dir.join(REPORT_FILE), report.as_bytes())
-        .map_err(|err| Error::Failed(err.to_string()))
+    save(REPORT_FILE.into(), markdown(results).as_bytes())
 }
 
 /// Removes the plots a previous experiment left in `dir`.
@@ -342,8 +347,11 @@ fn markdown(results: &Results) -> String {
             .find(|e| best_overall > 0.0 && e.test_accuracy >= threshold)
             .map_or("not reached".into(), |e| e.epoch.to_string());
         let stability = match (run.diverged_at_step, run.diverged_loss) {
-            (Some(step), Some(loss)) => format!("diverged at step {step} (loss {loss:.3e})"),
-            (Some(step), None) => format!("diverged at step {step} (loss NaN/inf)"),
+            (Some(step), Some(loss)) if loss.is_finite() => {
+                format!("diverged at step {step} (loss {loss:.3e})")
+            }
+            (Some(step), Some(loss)) => format!("diverged at step {step} (loss {loss})"),
+            (Some(step), None) => format!("diverged at step {step}"),
             _ if run.status == "finished" => "stable".into(),
             _ => "stopped early".into(),
         };

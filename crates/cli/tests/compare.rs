@@ -132,6 +132,27 @@ fn compare_writes_every_output_and_refuses_to_overwrite() {
         std::fs::read(out.join("results.json")).expect("read"),
         before
     );
+
+    // --force replaces it only once the new experiment can start: with unreadable data it
+    // fails, naming the data, and the old experiment stays whole.
+    let broken = dir.path().join("broken-data");
+    std::fs::create_dir_all(broken.join("cifar-10-batches-bin")).expect("mkdir");
+    let broken = broken.display().to_string();
+    let mut forced = compare_args(&config, &out_str, &broken);
+    forced.push("--force");
+    let forced = stepwise(&forced);
+    assert_eq!(forced.status.code(), Some(1));
+    let stderr = text(&forced.stderr);
+    assert!(
+        stderr.contains("has no data_batch_1.bin: the data set is only partly installed"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(out.join("results.json")).expect("read"),
+        before
+    );
+    assert!(out.join("checkpoint.safetensors").is_file());
+    assert!(out.join("loss.png").is_file());
 }
 
 #[test]
@@ -173,6 +194,34 @@ fn bad_input_is_refused_with_a_reason() {
     ]);
     assert_eq!(invalid.status.code(), Some(2));
     assert!(text(&invalid.stderr).contains("epochs must be at least 1"));
+
+    let huge = stepwise(&[
+        "compare",
+        "--preset",
+        "seed-optimizers",
+        "--quick",
+        "--seed",
+        "18446744073709551615",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(huge.status.code(), Some(2));
+    assert!(
+        text(&huge.stderr).contains("--seed 18446744073709551615: at most 9223372036854775807"),
+        "{}",
+        text(&huge.stderr)
+    );
+
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a folder").expect("write");
+    let file = file.display().to_string();
+    let into_file = stepwise(&["compare", "--preset", "seed-optimizers", "--out", &file]);
+    assert_eq!(into_file.status.code(), Some(2));
+    assert!(
+        text(&into_file.stderr).contains(&format!("--out {file}: not a folder")),
+        "{}",
+        text(&into_file.stderr)
+    );
 
     let nothing = stepwise(&["compare", "--resume", &out]);
     assert_eq!(nothing.status.code(), Some(2));

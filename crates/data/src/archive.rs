@@ -4,7 +4,7 @@ use std::fs::{self, File};
 use std::io::{self, BufReader, Read};
 use std::path::{Component, Path, PathBuf};
 
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 use md5::{Digest, Md5};
 
 use crate::install::{BATCHES_DIR, META_FILE, TEST_FILE, TRAIN_FILES};
@@ -14,6 +14,9 @@ use crate::{DataError, Images};
 pub const OFFICIAL_MD5: &str = "c32a1d4ab5d03f1284b67883e8d87530";
 /// The archive's file name.
 pub const ARCHIVE_NAME: &str = "cifar-10-binary.tar.gz";
+/// The largest archive entry extracted: twice CIFAR-10's largest file (a batch, 30,730,000
+/// bytes).
+const ENTRY_LIMIT: u64 = 64 << 20;
 
 /// The md5 of a file, as lower-case hex.
 pub fn md5_hex(path: &Path) -> Result<String, DataError> {
@@ -76,17 +79,26 @@ pub fn install(archive: &Path, dir: &Path) -> Result<PathBuf, DataError> {
         move |source| DataError::Io { path, source }
     };
     fs::create_dir_all(dir).map_err(io_error(dir))?;
-    let staging = dir.join(format!(".import-{}", std::process::id()));
+    let staging = fresh_dir(dir, "import")?;
     let result = unpack_checked(archive, &staging).and_then(|()| {
         let target = dir.join(BATCHES_DIR);
-        let previous = dir.join(format!(".previous-{}", std::process::id()));
-        if target.exists() {
-            fs::rename(&target, &previous).map_err(io_error(&target))?;
+        if !target.exists() {
+            fs::rename(staging.join(BATCHES_DIR), &target).map_err(io_error(&target))?;
+            return Ok(target);
         }
-        fs::rename(staging.join(BATCHES_DIR), &target).map_err(io_error(&target))?;
-        if previous.exists() {
-            fs::remove_dir_all(&previous).map_err(io_error(&previous))?;
+        let previous = fresh_dir(dir, "previous")?;
+        let kept = previous.join(BATCHES_DIR);
+        fs::rename(&target, &kept).map_err(io_error(&target))?;
+        if let Err(source) = fs::rename(staging.join(BATCHES_DIR), &target) {
+            // Put the old installation back; the error is the one to report.
+            let _ = fs::rename(&kept, &target);
+            let _ = fs::remove_dir(&previous);
+            return Err(DataError::Io {
+                path: target,
+                source,
+            });
         }
+        fs::remove_dir_all(&previous).map_err(io_error(&previous))?;
         Ok(target)
     });
     // The staging folder goes whatever happened.
@@ -94,6 +106,21 @@ pub fn install(archive: &Path, dir: &Path) -> Result<PathBuf, DataError> {
         fs::remove_dir_all(&staging).map_err(io_error(&staging))?;
     }
     result
+}
+
+/// A new, empty folder `dir/.{purpose}-{pid}-{n}` that nothing else uses: an interrupted import
+/// can leave one behind, and a later import (often with the same process id, in containers) must
+/// not mistake its files for its own.
+fn fresh_dir(dir: &Path, purpose: &str) -> Result<PathBuf, DataError> {
+    let mut n = 0_u32;
+    loop {
+        let path = dir.join(format!(".{purpose}-{}-{n}", std::process::id()));
+        match fs::create_dir(&path) {
+            Ok(()) => return Ok(path),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+            Err(source) => return Err(DataError::Io { path, source }),
+        }
+    }
 }
 
 /// Unpacks into `staging`, then checks the layout and every record.
@@ -131,7 +158,7 @@ pub fn unpack(archive: &Path, target: &Path) -> Result<(), DataError> {
         path: archive.to_path_buf(),
         detail,
     };
-    let mut tar = tar::Archive::new(GzDecoder::new(BufReader::new(file)));
+    let mut tar = tar::Archive::new(MultiGzDecoder::new(BufReader::new(file)));
     let entries = tar.entries().map_err(|err| corrupt(err.to_string()))?;
     for entry in entries {
         let mut entry = entry.map_err(|err| corrupt(err.to_string()))?;
@@ -165,11 +192,24 @@ pub fn unpack(archive: &Path, target: &Path) -> Result<(), DataError> {
                 })?;
             }
             // Read whole, then write: a read error is the archive's fault, a write error the disk's.
-            // (The header's size only sizes the first allocation, capped: headers can lie.)
-            let mut bytes = Vec::with_capacity(entry.size().min(1 << 26) as usize);
-            entry
+            // At most ENTRY_LIMIT bytes, whatever the header says (headers can lie, and a
+            // compressed entry can expand without end).
+            let oversized = || DataError::OversizedEntry {
+                path: archive.to_path_buf(),
+                entry: name.clone(),
+                limit: ENTRY_LIMIT,
+            };
+            if entry.size() > ENTRY_LIMIT {
+                return Err(oversized());
+            }
+            let mut bytes = Vec::with_capacity(entry.size() as usize);
+            (&mut entry)
+                .take(ENTRY_LIMIT + 1)
                 .read_to_end(&mut bytes)
                 .map_err(|err| corrupt(format!("entry '{name}': {err}")))?;
+            if bytes.len() as u64 > ENTRY_LIMIT {
+                return Err(oversized());
+            }
             fs::write(&destination, bytes).map_err(|source| DataError::Io {
                 path: destination.clone(),
                 source,

@@ -68,6 +68,11 @@ impl Images {
 
     /// Parses records from `bytes`, read from `source` (named in errors).
     pub fn parse(bytes: &[u8], source: &Path) -> Result<Self, DataError> {
+        if bytes.is_empty() {
+            return Err(DataError::Empty {
+                path: source.to_path_buf(),
+            });
+        }
         if !bytes.len().is_multiple_of(RECORD_BYTES) {
             return Err(DataError::BadSize {
                 path: source.to_path_buf(),
@@ -105,6 +110,7 @@ impl Images {
 
     /// Keeps the first `count` images (all of them when there are fewer).
     pub fn truncate(&mut self, count: usize) {
+        let count = count.min(self.len());
         self.labels.truncate(count);
         self.pixels.truncate(count * IMAGE_BYTES);
     }

@@ -76,6 +76,33 @@ pub enum DataError {
         /// The file it lacks.
         missing: String,
     },
+    /// A data set folder without every batch file.
+    #[error(
+        "{dir} has no {missing}: the data set is only partly installed; install it again with \
+         `stepwise data download` or `stepwise data import --archive PATH`"
+    )]
+    PartlyInstalled {
+        /// The batch folder.
+        dir: PathBuf,
+        /// The first file it lacks.
+        missing: String,
+    },
+    /// A batch file without a single record.
+    #[error("{path}: the file is empty (a CIFAR-10 batch file holds 3,073-byte records)")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// An archive entry far larger than any file of CIFAR-10.
+    #[error("{path}: entry '{entry}' is larger than {limit} bytes; no CIFAR-10 file is")]
+    OversizedEntry {
+        /// The archive.
+        path: PathBuf,
+        /// The entry's name.
+        entry: String,
+        /// The largest entry accepted.
+        limit: u64,
+    },
     /// No data set in the folder.
     #[error(
         "no CIFAR-10 in {dir}: run `stepwise data download`, or `stepwise data import --archive PATH`"

@@ -62,8 +62,21 @@ pub fn load(dir: &Path) -> Result<Cifar10, DataError> {
 /// (Native only: the browser build fetches the sample, see [`crate::sample_from_bytes`].)
 #[cfg(not(target_arch = "wasm32"))]
 pub fn load_or_sample(dir: &Path) -> Result<Cifar10, DataError> {
+    let batches = dir.join(BATCHES_DIR);
     if is_installed(dir) {
         load(dir)
+    } else if batches.exists() {
+        // Half an installation is a broken one, not an absent one: training on the sample
+        // instead would hide it.
+        let missing = TRAIN_FILES
+            .iter()
+            .chain([&TEST_FILE])
+            .find(|file| !batches.join(file).is_file())
+            .map_or_else(|| BATCHES_DIR.to_string(), |file| (*file).to_string());
+        Err(DataError::PartlyInstalled {
+            dir: batches,
+            missing,
+        })
     } else {
         crate::sample::load(dir)
     }

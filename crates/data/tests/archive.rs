@@ -174,3 +174,80 @@ fn archives_that_are_not_cifar10_are_named() {
         )
     );
 }
+
+/// Folders an interrupted import left behind, under the names this process would pick, change
+/// nothing: the import stages in folders of its own.
+#[test]
+fn leftovers_of_an_interrupted_import_are_not_taken_for_this_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = dir.path().join("data");
+    let pid = std::process::id();
+    let stale = target.join(format!(".import-{pid}-0/cifar-10-batches-bin"));
+    std::fs::create_dir_all(&stale).expect("mkdir");
+    for (name, bytes) in layout() {
+        let name = name.trim_start_matches("cifar-10-batches-bin/");
+        write(&stale, name, &bytes);
+    }
+    std::fs::create_dir_all(target.join(format!(".previous-{pid}-0/cifar-10-batches-bin")))
+        .expect("mkdir");
+    // An archive without the layout must still be refused...
+    let readme = vec![("readme.html".to_string(), b"<html/>".to_vec())];
+    let archive = write(dir.path(), "readme.tar.gz", &tar_gz(&readme));
+    let err = install(&archive, &target).expect_err("no layout");
+    assert!(matches!(err, DataError::Incomplete { .. }), "{err}");
+    // ...and a good one installs, twice (the second replacing the first).
+    let good = write(dir.path(), "good.tar.gz", &tar_gz(&layout()));
+    install(&good, &target).expect("first install");
+    install(&good, &target).expect("second install");
+    assert_eq!(load(&target).expect("installed").train.len(), 2_000);
+}
+
+#[test]
+fn an_archive_of_several_gzip_members_is_read_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let whole = tar_gz(&layout());
+    // The same tar stream, compressed as two gzip members (as `cat a.gz b.gz` makes).
+    let mut tar = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(whole.as_slice()),
+        &mut tar,
+    )
+    .expect("gunzip");
+    let (front, back) = tar.split_at(tar.len() / 2);
+    let gzip = |bytes: &[u8]| {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut encoder, bytes).expect("gzip");
+        encoder.finish().expect("gzip")
+    };
+    let archive = write(
+        dir.path(),
+        "members.tar.gz",
+        &[gzip(front), gzip(back)].concat(),
+    );
+    install(&archive, &dir.path().join("data")).expect("two members");
+    assert_eq!(
+        load(&dir.path().join("data"))
+            .expect("installed")
+            .test
+            .len(),
+        1_000
+    );
+}
+
+#[test]
+fn an_entry_larger_than_any_cifar10_file_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut files = layout();
+    // Zeros compress to almost nothing: a small archive that would expand to 65 MiB.
+    files.insert(0, ("readme.html".to_string(), vec![0; 65 << 20]));
+    let archive = write(dir.path(), "big.tar.gz", &tar_gz(&files));
+    assert!(std::fs::metadata(&archive).expect("size").len() < 16 << 20);
+    let err = install(&archive, &dir.path().join("data")).expect_err("oversized");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: entry 'readme.html' is larger than 67108864 bytes; no CIFAR-10 file is",
+            archive.display()
+        )
+    );
+}

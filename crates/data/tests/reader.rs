@@ -126,3 +126,45 @@ fn an_installed_but_corrupt_file_is_an_error_not_a_fallback_to_the_sample() {
         "{err}"
     );
 }
+
+#[test]
+fn a_partly_installed_folder_is_an_error_not_a_fallback_to_the_sample() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let batches = dir.path().join(stepwise_data::BATCHES_DIR);
+    std::fs::create_dir_all(&batches).expect("mkdir");
+    write(&batches, "data_batch_1.bin", &vec![1u8; RECORD_BYTES]);
+    let err = load_or_sample(dir.path()).expect_err("partly installed");
+    assert!(matches!(err, DataError::PartlyInstalled { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{} has no data_batch_2.bin: the data set is only partly installed; install it again \
+             with `stepwise data download` or `stepwise data import --archive PATH`",
+            batches.display()
+        )
+    );
+}
+
+#[test]
+fn an_empty_batch_file_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "test_batch.bin", &[]);
+    let err = Images::read(&path).expect_err("empty");
+    assert!(matches!(err, DataError::Empty { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: the file is empty (a CIFAR-10 batch file holds 3,073-byte records)",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn keeping_more_images_than_there_are_keeps_them_all() {
+    let mut data = load_or_sample(tempfile::tempdir().expect("tempdir").path()).expect("sample");
+    let all = data.train.len();
+    data.train.truncate(usize::MAX / 2);
+    assert_eq!(data.train.len(), all);
+    assert_eq!(data.train.pixels(all - 1).len(), 3 * 32 * 32);
+}

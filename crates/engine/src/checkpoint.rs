@@ -37,6 +37,45 @@ struct Metadata {
     config: ExperimentConfig,
     epochs_done: u32,
     runs: Vec<RunMetadata>,
+    /// The data trained on (absent in checkpoints written before it was recorded).
+    #[serde(default)]
+    data: Option<DataUsed>,
+}
+
+/// Enough of the data to tell when a resume would train on other images: the batch order is a
+/// function of the seed and the image count, so the same count from another source would
+/// silently change every batch.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct DataUsed {
+    /// `installed` or `sample`.
+    source: String,
+    train_images: usize,
+    test_images: usize,
+}
+
+impl DataUsed {
+    fn of(experiment: &Experiment) -> Self {
+        Self {
+            source: match experiment.source() {
+                stepwise_data::Source::Installed(_) => "installed",
+                stepwise_data::Source::Sample { .. } => "sample",
+            }
+            .into(),
+            train_images: experiment.train_images(),
+            test_images: experiment.test_images(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        let source = match self.source.as_str() {
+            "installed" => "an installed CIFAR-10",
+            _ => "the shipped sample",
+        };
+        format!(
+            "{} training and {} test images of {source}",
+            self.train_images, self.test_images
+        )
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -152,6 +191,7 @@ impl Experiment {
             config: self.config().clone(),
             epochs_done: self.epochs_done(),
             runs,
+            data: Some(DataUsed::of(self)),
         };
         let json = serde_json::to_string(&metadata).map_err(|err| fail(err.to_string()))?;
         let views = entries
@@ -169,15 +209,19 @@ impl Experiment {
             &partial,
         )
         .map_err(|err| fail(format!("writing {}: {err}", partial.display())))?;
+        // On disk before the rename, so that a crash cannot leave a renamed but empty file.
+        std::fs::File::open(&partial)
+            .and_then(|file| file.sync_all())
+            .map_err(|err| fail(format!("writing {}: {err}", partial.display())))?;
         std::fs::rename(&partial, path).map_err(|err| fail(err.to_string()))
     }
 
     /// Continues the experiment saved at `path`, on `compute` and `data` (the data set it was
-    /// trained on; a different one is not detected beyond its size).
+    /// trained on: its source, installed or sample, and its image counts must be the same).
     ///
     /// # Errors
-    /// [`EngineError::Checkpoint`] for an unreadable, truncated or foreign file, or tensors that
-    /// do not fit the configured model.
+    /// [`EngineError::Checkpoint`] for an unreadable, truncated or foreign file, tensors that
+    /// do not fit the configured model, or other data than the checkpoint's.
     pub fn resume(path: &Path, data: Cifar10, compute: Compute) -> Result<Self, EngineError> {
         let fail = |message: String| EngineError::Checkpoint {
             path: path.to_path_buf(),
@@ -209,7 +253,20 @@ impl Experiment {
             restore_run(run, r, saved, &metadata.config, &tensors, &compute.device())
                 .map_err(&fail)?;
         }
-        Self::assemble(metadata.config, data, compute, runs, metadata.epochs_done)
+        let experiment =
+            Self::assemble(metadata.config, data, compute, runs, metadata.epochs_done)?;
+        if let Some(saved) = metadata.data {
+            let now = DataUsed::of(&experiment);
+            if saved != now {
+                return Err(fail(format!(
+                    "it was trained on {}, but the data now is {}; resume where the same data is \
+                     installed (--data-dir)",
+                    saved.describe(),
+                    now.describe()
+                )));
+            }
+        }
+        Ok(experiment)
     }
 }
 

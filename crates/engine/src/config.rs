@@ -305,7 +305,10 @@ impl ExperimentConfig {
     }
 
     /// The configuration as TOML, readable back by [`Layers::resolve`] as a config file.
-    pub fn to_toml(&self) -> String {
-        toml::to_string(self).unwrap_or_default()
+    ///
+    /// # Errors
+    /// When TOML cannot represent a value.
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string(self)
     }
 }

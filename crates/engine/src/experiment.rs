@@ -221,9 +221,10 @@ impl Experiment {
             )));
         }
         let device = compute.device();
+        // Every run has the same model; a resumed run that diverged has none left.
         let params = runs
-            .first()
-            .and_then(|run| run.model.as_ref())
+            .iter()
+            .find_map(|run| run.model.as_ref())
             .map_or(1, ResNet::trainable_params);
         let mut experiment = Self {
             loss: CrossEntropyLossConfig::new().init(&device.clone().autodiff()),
@@ -363,6 +364,12 @@ impl Experiment {
                 current,
                 run,
             } => {
+                if self.next_active(0).is_none() {
+                    // Every run diverged during this epoch: nothing is left to train or evaluate,
+                    // and the epoch was not completed by anyone.
+                    self.finish();
+                    return Ok(vec![Event::Finished]);
+                }
                 let current = match current {
                     Some(current) => current,
                     None => match batches.next() {

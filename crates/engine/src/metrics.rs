@@ -58,14 +58,14 @@ pub const STEP_COLUMNS: [&str; 13] = [
 ];
 
 impl StepMetrics {
-    /// The metrics as numbers in [`STEP_COLUMNS`] order; NaN where a metric was not measured.
-    pub fn to_row(&self) -> [f64; STEP_COLUMNS.len()] {
-        let opt = |v: Option<f32>| v.map_or(f64::NAN, f64::from);
+    /// The metrics in [`STEP_COLUMNS`] order; `None` where a metric was not measured.
+    pub fn fields(&self) -> [Option<f64>; STEP_COLUMNS.len()] {
+        let opt = |v: Option<f32>| v.map(f64::from);
         [
-            self.step as f64,
-            f64::from(self.epoch),
-            f64::from(self.loss),
-            self.lr,
+            Some(self.step as f64),
+            Some(f64::from(self.epoch)),
+            Some(f64::from(self.loss)),
+            Some(self.lr),
             opt(self.grad_norm),
             opt(self.update_ratio),
             opt(self.weight_norm),
@@ -78,42 +78,58 @@ impl StepMetrics {
         ]
     }
 
-    /// The inverse of [`to_row`](Self::to_row).
-    pub fn from_row(row: [f64; STEP_COLUMNS.len()]) -> Self {
-        let opt = |v: f64| (!v.is_nan()).then_some(v as f32);
-        let step_size = match (opt(row[7]), opt(row[8]), opt(row[9])) {
+    /// The inverse of [`fields`](Self::fields).
+    pub fn from_fields(fields: [Option<f64>; STEP_COLUMNS.len()]) -> Self {
+        let opt = |v: Option<f64>| v.map(|v| v as f32);
+        let step_size = match (opt(fields[7]), opt(fields[8]), opt(fields[9])) {
             (Some(min), Some(median), Some(max)) => Some(Spread { min, median, max }),
             _ => None,
         };
-        let bounds = opt(row[10]).zip(opt(row[11]));
         Self {
-            step: row[0] as u64,
-            epoch: row[1] as u32,
-            loss: row[2] as f32,
-            lr: row[3],
-            grad_norm: opt(row[4]),
-            update_ratio: opt(row[5]),
-            weight_norm: opt(row[6]),
+            step: fields[0].unwrap_or_default() as u64,
+            epoch: fields[1].unwrap_or_default() as u32,
+            loss: opt(fields[2]).unwrap_or(f32::NAN),
+            lr: fields[3].unwrap_or(f64::NAN),
+            grad_norm: opt(fields[4]),
+            update_ratio: opt(fields[5]),
+            weight_norm: opt(fields[6]),
             step_size,
-            bounds,
-            rectification: opt(row[12]),
+            bounds: opt(fields[10]).zip(opt(fields[11])),
+            rectification: opt(fields[12]),
         }
+    }
+
+    /// [`fields`](Self::fields) as plain numbers, NaN where not measured (a checkpoint's rows;
+    /// a measured NaN reads back as not measured, except the loss, which is always measured).
+    pub fn to_row(&self) -> [f64; STEP_COLUMNS.len()] {
+        self.fields().map(|v| v.unwrap_or(f64::NAN))
+    }
+
+    /// The inverse of [`to_row`](Self::to_row).
+    pub fn from_row(row: [f64; STEP_COLUMNS.len()]) -> Self {
+        Self::from_fields(row.map(|v| (!v.is_nan()).then_some(v)))
     }
 }
 
-/// One epoch of one run.
+/// One epoch of one run. In JSON a loss that is not finite is the string `"NaN"`, `"inf"` or
+/// `"-inf"` (see [`nonfinite`]).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochMetrics {
     /// The epoch, from 1.
     pub epoch: u32,
     /// Mean training loss over the epoch's images (with the weights of the moment each batch
     /// was seen, as PyTorch training loops report it).
+    #[serde(with = "nonfinite")]
     pub train_loss: f32,
     /// Fraction of training images classified right, likewise.
+    #[serde(with = "nonfinite")]
     pub train_accuracy: f32,
-    /// Mean loss on the test images after the epoch, batch norm in evaluation mode.
+    /// Mean loss on the test images after the epoch, batch norm in evaluation mode (it can be
+    /// NaN or infinite while the training loss is not: batch norm's running statistics blow up).
+    #[serde(with = "nonfinite")]
     pub test_loss: f32,
     /// Fraction of test images classified right.
+    #[serde(with = "nonfinite")]
     pub test_accuracy: f32,
     /// Seconds spent training this run during the epoch (forward, backward, optimizer step,
     /// metrics), without evaluation.
@@ -121,6 +137,7 @@ pub struct EpochMetrics {
     /// Seconds spent evaluating this run on the test images.
     pub eval_seconds: f64,
     /// Training images per second.
+    #[serde(with = "nonfinite")]
     pub images_per_second: f64,
 }
 
@@ -135,6 +152,7 @@ pub enum RunStatus {
         /// The step whose loss diverged.
         step: u64,
         /// That loss.
+        #[serde(with = "nonfinite")]
         loss: f32,
     },
     /// Trained every epoch.
@@ -148,4 +166,102 @@ pub struct RunHistory {
     pub steps: Vec<StepMetrics>,
     /// Every completed epoch, in order.
     pub epochs: Vec<EpochMetrics>,
+}
+
+/// Serde for floats that may be NaN or infinite. JSON has no such numbers (serde_json writes
+/// them as `null` and cannot read that back into a float), so they travel as the strings `"NaN"`,
+/// `"inf"` and `"-inf"`; finite values stay plain numbers. Reading also takes `null` as NaN.
+pub mod nonfinite {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// A float as JSON can carry it.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Value<T> {
+        Number(T),
+        Text(String),
+        Null(()),
+    }
+
+    /// Writes `value`: a number when finite, else its name.
+    ///
+    /// # Errors
+    /// The serializer's.
+    pub fn serialize<T, S>(value: &T, serializer: S) -> Result<S::Ok, S::Error>
+    where
+        T: Copy + Into<f64> + Serialize,
+        S: Serializer,
+    {
+        let wide: f64 = (*value).into();
+        if wide.is_nan() {
+            serializer.serialize_str("NaN")
+        } else if wide.is_infinite() {
+            serializer.serialize_str(if wide > 0.0 { "inf" } else { "-inf" })
+        } else {
+            value.serialize(serializer)
+        }
+    }
+
+    /// Reads what [`serialize`] writes.
+    ///
+    /// # Errors
+    /// A string other than `NaN`, `inf` or `-inf`.
+    pub fn deserialize<'de, T, D>(deserializer: D) -> Result<T, D::Error>
+    where
+        T: Deserialize<'de> + std::str::FromStr,
+        D: Deserializer<'de>,
+    {
+        let name = match Value::<T>::deserialize(deserializer)? {
+            Value::Number(value) => return Ok(value),
+            Value::Null(()) => "NaN".to_string(),
+            Value::Text(text) => text,
+        };
+        match name.as_str() {
+            // Rust's float parser reads exactly these names.
+            "NaN" | "inf" | "-inf" => name.parse().map_err(|_| unknown(&name)),
+            _ => Err(unknown(&name)),
+        }
+    }
+
+    fn unknown<E: serde::de::Error>(name: &str) -> E {
+        E::custom(format!(
+            "'{name}' is not a number (the names allowed are NaN, inf and -inf)"
+        ))
+    }
+
+    /// The same for an optional float: `null` is `None` here.
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        #[derive(Deserialize)]
+        #[serde(bound = "T: Deserialize<'de> + std::str::FromStr")]
+        struct Named<T>(#[serde(deserialize_with = "super::deserialize")] T);
+
+        /// Writes `value` as [`super::serialize`] does, `None` as `null`.
+        ///
+        /// # Errors
+        /// The serializer's.
+        pub fn serialize<T, S>(value: &Option<T>, serializer: S) -> Result<S::Ok, S::Error>
+        where
+            T: Copy + Into<f64> + Serialize,
+            S: Serializer,
+        {
+            match value {
+                Some(value) => super::serialize(value, serializer),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        /// Reads what [`serialize`] writes.
+        ///
+        /// # Errors
+        /// As [`super::deserialize`].
+        pub fn deserialize<'de, T, D>(deserializer: D) -> Result<Option<T>, D::Error>
+        where
+            T: Deserialize<'de> + std::str::FromStr,
+            D: Deserializer<'de>,
+        {
+            Ok(Option::<Named<T>>::deserialize(deserializer)?.map(|named| named.0))
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! ([`Results`]). Each file is written beside its destination and renamed over it, so a reader
 //! never sees half a file.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -73,7 +74,8 @@ pub struct RunResult {
     pub status: String,
     /// The step whose loss diverged, or null.
     pub diverged_at_step: Option<u64>,
-    /// That loss (null when NaN).
+    /// That loss (a number, or `"NaN"`, `"inf"`).
+    #[serde(default, with = "crate::metrics::nonfinite::option")]
     pub diverged_loss: Option<f32>,
     /// Optimizer steps taken.
     pub steps: u64,
@@ -112,9 +114,7 @@ impl Results {
                 let (status_name, diverged_at_step, diverged_loss) = match status {
                     RunStatus::Training => ("training", None, None),
                     RunStatus::Finished => ("finished", None, None),
-                    RunStatus::Diverged { step, loss } => {
-                        ("diverged", Some(step), loss.is_finite().then_some(loss))
-                    }
+                    RunStatus::Diverged { step, loss } => ("diverged", Some(step), Some(loss)),
                 };
                 RunResult {
                     name: run.name.clone(),
@@ -232,19 +232,19 @@ pub fn read(dir: &Path) -> Result<Recorded, EngineError> {
                     "line {line}: run {name:?} is not in {RESULTS_FILE}"
                 ))
             })?;
-        let mut row = [f64::NAN; STEP_COLUMNS.len()];
-        for (column, value) in row.iter_mut().enumerate() {
+        let mut fields = [None; STEP_COLUMNS.len()];
+        for (column, value) in fields.iter_mut().enumerate() {
             let field = record.get(column + 2).unwrap_or_default();
             if !field.is_empty() {
-                *value = field.parse().map_err(|_| {
+                *value = Some(field.parse().map_err(|_| {
                     invalid(format!(
                         "line {line}: {} is {field:?}, not a number",
                         STEP_COLUMNS[column]
                     ))
-                })?;
+                })?);
             }
         }
-        histories[run].steps.push(StepMetrics::from_row(row));
+        histories[run].steps.push(StepMetrics::from_fields(fields));
     }
     Ok(Recorded { results, histories })
 }
@@ -254,13 +254,19 @@ pub fn read(dir: &Path) -> Result<Recorded, EngineError> {
 /// # Errors
 /// [`EngineError::Io`] naming the file.
 pub fn write(dir: &Path, experiment: &Experiment) -> Result<Results, EngineError> {
-    write_atomically(
-        &dir.join(CONFIG_FILE),
-        experiment.config().to_toml().as_bytes(),
-    )?;
-    write_atomically(&dir.join(METRICS_FILE), &metrics_csv(experiment))?;
+    let unwritable = |file: &str, err: String| EngineError::Io {
+        path: dir.join(file),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, err),
+    };
+    let toml = experiment
+        .config()
+        .to_toml()
+        .map_err(|err| unwritable(CONFIG_FILE, err.to_string()))?;
     let results = Results::of(experiment);
-    let json = serde_json::to_vec_pretty(&results).unwrap_or_default();
+    let json = serde_json::to_vec_pretty(&results)
+        .map_err(|err| unwritable(RESULTS_FILE, err.to_string()))?;
+    write_atomically(&dir.join(CONFIG_FILE), toml.as_bytes())?;
+    write_atomically(&dir.join(METRICS_FILE), &metrics_csv(experiment))?;
     write_atomically(&dir.join(RESULTS_FILE), &json)?;
     Ok(results)
 }
@@ -277,7 +283,11 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
         path: path.to_path_buf(),
         source,
     };
-    std::fs::write(&partial, bytes).map_err(io)?;
+    let mut file = std::fs::File::create(&partial).map_err(io)?;
+    // On disk before the rename, so that a crash cannot leave a renamed but empty file.
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(io)?;
     std::fs::rename(&partial, path).map_err(io)
 }
 
@@ -288,16 +298,16 @@ fn metrics_csv(experiment: &Experiment) -> Vec<u8> {
         .chain(STEP_COLUMNS)
         .chain(EPOCH_COLUMNS);
     let _ = csv.write_record(header);
-    // Values that came from f32 print as f32 (0.1, not 0.10000000149011612).
+    // Values that came from f32 print as f32 (0.1, not 0.10000000149011612); NaN and infinities
+    // print as `NaN`, `inf`, `-inf`, and an empty field is a metric not measured.
     let number = |v: f64| {
-        if v.is_nan() {
-            String::new()
-        } else if f64::from(v as f32) == v {
+        if f64::from(v as f32) == v {
             (v as f32).to_string()
         } else {
             v.to_string()
         }
     };
+    let field = |v: Option<f64>| v.map_or_else(String::new, number);
     let blank = || std::iter::repeat_n(String::new(), EPOCH_COLUMNS.len());
     for (r, run) in experiment.config().runs.iter().enumerate() {
         let Some(history) = experiment.history(r) else {
@@ -306,7 +316,20 @@ fn metrics_csv(experiment: &Experiment) -> Vec<u8> {
         for step in &history.steps {
             let row = [run.name.clone(), "step".into()]
                 .into_iter()
-                .chain(step.to_row().map(number))
+                .chain(step.fields().map(field))
+                .chain(blank());
+            let _ = csv.write_record(row);
+        }
+        if let Some(RunStatus::Diverged { step, loss }) = experiment.status(r) {
+            // One row that says so, whatever the loss (a finite loss past the threshold too).
+            let steps = STEP_COLUMNS.map(|column| match column {
+                "step" => step.to_string(),
+                "loss" => number(f64::from(loss)),
+                _ => String::new(),
+            });
+            let row = [run.name.clone(), "diverged".into()]
+                .into_iter()
+                .chain(steps)
                 .chain(blank());
             let _ = csv.write_record(row);
         }

@@ -106,7 +106,7 @@ optimizer = "radam"
 #[test]
 fn the_resolved_configuration_reads_back_as_a_config_file() {
     let config = preset("seed-weight-decay", true).resolve().expect("valid");
-    let text = config.to_toml();
+    let text = config.to_toml().expect("TOML");
     assert!(
         text.contains("beta2 = 0.999"),
         "defaults written out:\n{text}"

@@ -255,6 +255,21 @@ fn a_resumed_experiment_ends_exactly_as_an_uninterrupted_one() {
         // Interrupted mid-epoch: the partial epoch is lost, the checkpoint stays.
         pollster::block_on(experiment.advance()).expect("one more step");
     }
+    // Other data (here fewer images than the checkpoint trained on) would change every batch.
+    let mut fewer = sample();
+    fewer.train.truncate(50);
+    let err = match Experiment::resume(&path, fewer, Compute::Cpu) {
+        Ok(_) => panic!("resumed on other data"),
+        Err(err) => err.to_string(),
+    };
+    assert!(
+        err.ends_with(
+            "it was trained on 96 training and 100 test images of the shipped sample, but the \
+             data now is 50 training and 100 test images of the shipped sample; resume where the \
+             same data is installed (--data-dir)"
+        ),
+        "{err}"
+    );
     let mut resumed = Experiment::resume(&path, sample(), Compute::Cpu).expect("resume");
     assert_eq!(resumed.epochs_done(), 1);
     assert_eq!(resumed.steps(0), 3);
@@ -289,4 +304,77 @@ fn a_damaged_checkpoint_is_refused_with_its_name() {
         "{err}"
     );
     assert!(err.contains("not a safetensors file"), "{err}");
+}
+
+/// A loss that overflows to NaN or infinity has no JSON number: the checkpoint and the output
+/// files must still carry it, and the experiment must resume exactly (the step-size sample
+/// included, although the first run's model is gone).
+#[test]
+fn a_run_that_diverged_to_nan_is_checkpointed_written_and_resumed() {
+    let runs = r#"
+[[runs]]
+name = "overflowing"
+optimizer = "sgd"
+lr = 1e30
+
+[[runs]]
+name = "calm"
+optimizer = "adam"
+"#;
+    let straight = {
+        let mut experiment = Experiment::new(config(runs, 2), sample(), Compute::Cpu).expect("new");
+        drive(&mut experiment, None);
+        experiment
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(checkpoint::FILE_NAME);
+    {
+        let mut experiment = Experiment::new(config(runs, 2), sample(), Compute::Cpu).expect("new");
+        drive(&mut experiment, Some(1));
+        let Some(RunStatus::Diverged { loss, .. }) = experiment.status(0) else {
+            panic!(
+                "run 0 did not diverge in epoch 1: {:?}",
+                experiment.status(0)
+            );
+        };
+        assert!(
+            !loss.is_finite(),
+            "loss {loss}: the test needs a non-finite one"
+        );
+        pollster::block_on(experiment.save_checkpoint(&path)).expect("checkpoint");
+        output::write(dir.path(), &experiment).expect("write");
+        let recorded = output::read(dir.path()).expect("results read back");
+        match recorded.results.runs[0].run_status() {
+            RunStatus::Diverged { step, loss: read } => {
+                assert_eq!(Some(step), experiment.status(0).and_then(diverged_step));
+                assert_eq!(read.to_bits(), loss.to_bits(), "{read} vs {loss}");
+            }
+            other => panic!("read back as {other:?}"),
+        }
+        let csv = std::fs::read_to_string(dir.path().join(output::METRICS_FILE)).expect("csv");
+        let row = csv
+            .lines()
+            .find(|line| line.starts_with("overflowing,diverged,"))
+            .expect("a diverged row");
+        assert!(row.contains(&format!(",{loss},")), "{row}");
+    }
+    let mut resumed = Experiment::resume(&path, sample(), Compute::Cpu).expect("resume");
+    drive(&mut resumed, None);
+    assert_eq!(
+        resumed.status(0).and_then(diverged_step),
+        straight.status(0).and_then(diverged_step)
+    );
+    assert_eq!(resumed.status(1), Some(RunStatus::Finished));
+    assert_eq!(
+        resumed.history(1).expect("calm").steps,
+        straight.history(1).expect("calm").steps,
+        "every step's metrics of the run that went on, step-size medians included"
+    );
+}
+
+fn diverged_step(status: RunStatus) -> Option<u64> {
+    match status {
+        RunStatus::Diverged { step, .. } => Some(step),
+        _ => None,
+    }
 }

@@ -27,11 +27,31 @@ use crate::{
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "SavedOptimizer")]
 pub struct Optimizer {
     config: OptimizerConfig,
     schedule: LrSchedule,
     /// Steps taken so far; the next step is `step + 1` (steps count from 1, as in PyTorch).
     step: u64,
+}
+
+/// An [`Optimizer`] as serialized, validated on the way in as [`Optimizer::new`] validates.
+#[derive(Deserialize)]
+struct SavedOptimizer {
+    config: OptimizerConfig,
+    schedule: LrSchedule,
+    step: u64,
+}
+
+impl TryFrom<SavedOptimizer> for Optimizer {
+    type Error = ConfigError;
+
+    fn try_from(saved: SavedOptimizer) -> Result<Self, ConfigError> {
+        Ok(Self {
+            step: saved.step,
+            ..Self::new(saved.config, saved.schedule)?
+        })
+    }
 }
 
 impl Optimizer {
@@ -130,7 +150,8 @@ impl StepScalars {
             Self::Adam(s) => s.step_size / (v_hat.sqrt() / s.bias_correction2_sqrt + s.eps),
             Self::AdaBound(s) => s.rate(v_hat),
             Self::RAdam(s) if s.rectified != 0 => {
-                s.lr / s.bias_correction1 * s.bias_correction2_sqrt / (v_hat.sqrt() + s.eps)
+                s.lr / s.bias_correction1
+                    * ((v_hat.sqrt() + s.eps).recip() * s.bias_correction2_sqrt)
                     * s.rectification
             }
             Self::RAdam(s) => s.lr / s.bias_correction1,

@@ -161,7 +161,8 @@ impl RAdamScalars {
             exp_avg_sq[i] = v;
             let momentum_step = m / self.bias_correction1 * self.lr;
             param[i] = if RECTIFIED {
-                let adaptive = self.bias_correction2_sqrt / (v.sqrt() + self.eps);
+                // torch computes `float / tensor` as `tensor.reciprocal() * float`: two roundings.
+                let adaptive = (v.sqrt() + self.eps).recip() * self.bias_correction2_sqrt;
                 p - momentum_step * adaptive * self.rectification
             } else {
                 p - momentum_step

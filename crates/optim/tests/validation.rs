@@ -338,3 +338,30 @@ fn mismatched_lengths_and_state_are_errors_and_change_nothing() {
     );
     assert_eq!(state, optimizer.init_state(4), "and its state");
 }
+
+/// A saved optimizer is checked as a new one is: a schedule that would divide by zero, or a
+/// hyperparameter out of range, never reaches `begin_step`.
+#[test]
+fn a_deserialized_optimizer_is_validated() {
+    let good = Optimizer::new(
+        OptimizerKind::Adam.default_config(),
+        LrSchedule::Step {
+            step_size: 3,
+            gamma: 0.5,
+        },
+    )
+    .expect("valid");
+    let text = serde_json::to_string(&good).expect("serialise");
+    let again: Optimizer = serde_json::from_str(&text).expect("reads back");
+    assert_eq!(again, good);
+
+    let zero_step = text.replace("\"step_size\":3", "\"step_size\":0");
+    assert_ne!(zero_step, text);
+    let err = serde_json::from_str::<Optimizer>(&zero_step).expect_err("step_size 0");
+    assert!(err.to_string().contains("step_size"), "{err}");
+
+    let negative_lr = text.replace("\"lr\":0.001", "\"lr\":-0.001");
+    assert_ne!(negative_lr, text);
+    let err = serde_json::from_str::<Optimizer>(&negative_lr).expect_err("negative lr");
+    assert!(err.to_string().contains("lr"), "{err}");
+}

@@ -90,7 +90,8 @@ const OUTPUT_FILES: [&str; 5] = [
 
 /// Runs the command.
 pub fn run(args: &CompareArgs) -> Result<(), Error> {
-    let (dir, layers) = match &args.resume {
+    // Everything that can be refused is checked before anything in the output folder changes.
+    let (dir, layers, replaced) = match &args.resume {
         Some(dir) => {
             if !dir.join(checkpoint::FILE_NAME).is_file() {
                 return Err(Error::Usage(format!(
@@ -99,12 +100,12 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
                     checkpoint::FILE_NAME
                 )));
             }
-            if args.overrides().is_some() {
+            if args.overrides()?.is_some() {
                 return Err(Error::Usage(
                     "--resume continues an experiment with its own configuration; drop --epochs, --batch-size, --seed, --model, --train-images and --test-images".into(),
                 ));
             }
-            (dir.clone(), None)
+            (dir.clone(), None, Vec::new())
         }
         None => {
             let layers = args.layers()?;
@@ -115,8 +116,8 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
                 .out
                 .clone()
                 .unwrap_or_else(|| default_out(args, config.quick));
-            prepare_out(&dir, args.force)?;
-            (dir, Some(config))
+            let replaced = experiment_files(&dir, args.force)?;
+            (dir, Some(config), replaced)
         }
     };
     let (compute, gpu) = choose_compute(args.device)?;
@@ -125,7 +126,6 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
     })?;
     let data =
         stepwise_data::load_or_sample(&data_dir).map_err(|err| Error::Failed(err.to_string()))?;
-    let _log = start_log(&dir)?;
     let mut experiment = match layers {
         Some(config) => Experiment::new(config, data, compute),
         None => Experiment::resume(&dir.join(checkpoint::FILE_NAME), data, compute),
@@ -134,6 +134,8 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
     if let Some(gpu) = &gpu {
         pollster::block_on(check_kernels(experiment.config(), gpu)).map_err(failed)?;
     }
+    replace_out(&dir, &replaced)?;
+    let _log = start_log(&dir)?;
     describe(&experiment, &dir);
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -155,12 +157,17 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
     print_summary(&results);
     if finished {
         eprintln!("report: {}", dir.join(report::REPORT_FILE).display());
-    } else {
+    } else if dir.join(checkpoint::FILE_NAME).is_file() {
         eprintln!(
             "stopped after {} of {} epochs; everything so far is in {}. Continue with: stepwise compare --resume {}",
             results.epochs_completed,
             results.epochs,
             dir.display(),
+            dir.display()
+        );
+    } else {
+        eprintln!(
+            "stopped before the first epoch ended, so there is no checkpoint to resume from; the steps so far are in {}. Start again with --force to replace them",
             dir.display()
         );
     }
@@ -169,20 +176,41 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
 
 impl CompareArgs {
     /// The flags that override configuration values, as TOML keys; `None` when there are none.
-    fn overrides(&self) -> Option<toml::Table> {
+    ///
+    /// # Errors
+    /// [`Error::Usage`] for a number TOML cannot hold (its integers are 64-bit signed).
+    fn overrides(&self) -> Result<Option<toml::Table>, Error> {
         let mut table = toml::Table::new();
         let mut set = |key: &str, value: Option<toml::Value>| {
             if let Some(value) = value {
                 table.insert(key.into(), value);
             }
         };
+        let integer = |flag: &str, value: Option<u64>| -> Result<Option<toml::Value>, Error> {
+            value
+                .map(|v| {
+                    i64::try_from(v)
+                        .map(toml::Value::from)
+                        .map_err(|_| Error::Usage(format!("--{flag} {v}: at most {}", i64::MAX)))
+                })
+                .transpose()
+        };
         set("epochs", self.epochs.map(|v| i64::from(v).into()));
-        set("batch_size", self.batch_size.map(|v| (v as i64).into()));
-        set("seed", self.seed.map(|v| (v as i64).into()));
+        set(
+            "batch_size",
+            integer("batch-size", self.batch_size.map(|v| v as u64))?,
+        );
+        set("seed", integer("seed", self.seed)?);
         set("model", self.model.map(|m| m.name().into()));
-        set("train_images", self.train_images.map(|v| (v as i64).into()));
-        set("test_images", self.test_images.map(|v| (v as i64).into()));
-        (!table.is_empty()).then_some(table)
+        set(
+            "train_images",
+            integer("train-images", self.train_images.map(|v| v as u64))?,
+        );
+        set(
+            "test_images",
+            integer("test-images", self.test_images.map(|v| v as u64))?,
+        );
+        Ok((!table.is_empty()).then_some(table))
     }
 
     fn layers(&self) -> Result<Layers, Error> {
@@ -204,7 +232,7 @@ impl CompareArgs {
             preset: self.preset.clone(),
             quick: self.quick,
             file,
-            flags: self.overrides().unwrap_or_default(),
+            flags: self.overrides()?.unwrap_or_default(),
         })
     }
 }
@@ -221,28 +249,43 @@ fn default_out(args: &CompareArgs, quick: bool) -> PathBuf {
     Path::new("results").join(name)
 }
 
-/// Creates `dir`, refusing one that holds another experiment's files unless `force` (which
-/// removes exactly those files, nothing else).
-fn prepare_out(dir: &Path, force: bool) -> Result<(), Error> {
+/// The files of another experiment in `dir`, to be replaced: refused unless `force`.
+fn experiment_files(dir: &Path, force: bool) -> Result<Vec<&'static str>, Error> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "--out {}: not a folder",
+            dir.display()
+        )));
+    }
     let existing: Vec<&str> = OUTPUT_FILES
         .into_iter()
         .filter(|name| dir.join(name).exists())
         .collect();
-    if !existing.is_empty() {
-        if !force {
-            return Err(Error::Usage(format!(
-                "{} holds another experiment ({}); continue it with --resume {}, or replace it with --force",
-                dir.display(),
-                existing.join(", "),
-                dir.display()
-            )));
-        }
-        for name in existing {
-            std::fs::remove_file(dir.join(name))?;
-        }
+    if !existing.is_empty() && !force {
+        return Err(Error::Usage(format!(
+            "{} holds another experiment ({}); continue it with --resume {}, or replace it with --force",
+            dir.display(),
+            existing.join(", "),
+            dir.display()
+        )));
+    }
+    Ok(existing)
+}
+
+/// Creates `dir` and removes the `replaced` experiment's files (exactly those, and its plots).
+fn replace_out(dir: &Path, replaced: &[&str]) -> Result<(), Error> {
+    let at = |path: &Path| {
+        let path = path.to_path_buf();
+        move |err: std::io::Error| Error::Failed(format!("{}: {err}", path.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(at(dir))?;
+    for name in replaced {
+        let path = dir.join(name);
+        std::fs::remove_file(&path).map_err(at(&path))?;
+    }
+    if !replaced.is_empty() {
         report::remove_plots(dir)?;
     }
-    std::fs::create_dir_all(dir)?;
     Ok(())
 }
 
@@ -273,10 +316,12 @@ fn choose_compute(choice: DeviceChoice) -> Result<(Compute, Option<Gpu>), Error>
 
 /// Sends the engine's tracing to `DIR/log.txt`; the guard keeps it until the command ends.
 fn start_log(dir: &Path) -> Result<tracing::dispatcher::DefaultGuard, Error> {
+    let path = dir.join(report::LOG_FILE);
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(dir.join(report::LOG_FILE))?;
+        .open(&path)
+        .map_err(|err| Error::Failed(format!("{}: {err}", path.display())))?;
     let subscriber = tracing_subscriber::fmt()
         .with_writer(std::sync::Mutex::new(file))
         .with_ansi(false)
