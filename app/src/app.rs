@@ -49,6 +49,31 @@ pub struct StepwiseApp {
     pub(crate) link: crate::web::Link,
 }
 
+/// `over` laid over `base`: objects key by key, anything else replaced.
+fn lay_over(base: &mut serde_json::Value, over: serde_json::Value) {
+    match (base, over) {
+        (serde_json::Value::Object(base), serde_json::Value::Object(over)) => {
+            for (key, value) in over {
+                match base.get_mut(&key) {
+                    Some(slot) => lay_over(slot, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (base, over) => *base = over,
+    }
+}
+
+/// Whether two views have the same persisted settings.
+fn same_settings<T: Serialize>(a: &T, b: &T) -> bool {
+    match (serde_json::to_value(a), serde_json::to_value(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 impl StepwiseApp {
     /// The app with default settings on `gpu` (if any), showing `view`.
     pub fn new(gpu: Option<Gpu>, view: View) -> Self {
@@ -64,15 +89,40 @@ impl StepwiseApp {
             .storage
             .and_then(|storage| eframe::get_value(storage, eframe::APP_KEY))
             .unwrap_or_default();
+        app.teaching.sanitize();
+        app.teaching.finish_animation();
         app.set_gpu(gpu);
         app
     }
 
-    /// Takes the settings of `other` (a link's), keeping this app's GPU and notices.
-    pub fn take_settings(&mut self, other: Self) {
+    /// The settings of a link (JSON of the persisted settings) laid over this app's: what the link
+    /// leaves out keeps its current value.
+    ///
+    /// # Errors
+    /// JSON that is not settings, naming the field at fault.
+    pub fn linked(&self, json: &str) -> Result<Self, serde_json::Error> {
+        let link: serde_json::Value = serde_json::from_str(json)?;
+        let mut settings = serde_json::to_value(self)?;
+        lay_over(&mut settings, link);
+        serde_json::from_value(settings)
+    }
+
+    /// Takes the settings of `other` (a link's), keeping this app's GPU and notices. A view whose
+    /// settings are the same as this one's is kept as it is (a live experiment goes on, maps stay).
+    /// Returns what had to be corrected in the teaching view's settings (see
+    /// [`TeachingView::sanitize`]).
+    pub fn take_settings(&mut self, other: Self) -> Vec<String> {
         self.view = other.view;
-        self.experiment = other.experiment;
-        self.teaching = other.teaching;
+        if !same_settings(&self.experiment, &other.experiment) {
+            self.experiment = other.experiment;
+        }
+        let mut corrected = Vec::new();
+        if !same_settings(&self.teaching, &other.teaching) {
+            self.teaching = other.teaching;
+            corrected = self.teaching.sanitize();
+            self.teaching.finish_animation();
+        }
+        corrected
     }
 
     fn set_gpu(&mut self, gpu: Option<Gpu>) {
@@ -161,4 +211,36 @@ pub fn share_device(setup: burn::tensor::wgpu::WgpuSetup) -> (Gpu, eframe::egui_
         queue: setup.queue,
     };
     (gpu, eframe::egui_wgpu::WgpuSetup::Existing(existing))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A link that names only some settings leaves the others as they are, and a view whose
+    /// settings it does not change keeps its live state.
+    #[test]
+    fn a_partial_link_changes_only_what_it_names() {
+        let mut app = StepwiseApp::default();
+        app.teaching.steps = 77;
+        app.teaching.start_basin(None);
+        let linked = app.linked(r#"{"view": "Teaching"}"#).expect("a valid link");
+        assert_eq!(app.take_settings(linked), Vec::<String>::new());
+        assert_eq!(app.view, View::Teaching);
+        assert_eq!(app.teaching.steps, 77, "not named by the link: kept");
+        assert!(app.teaching.is_busy(), "the basin map went on");
+
+        let linked = app
+            .linked(r#"{"teaching": {"steps": 5000000}}"#)
+            .expect("a valid link");
+        assert_eq!(app.take_settings(linked), ["steps 5000000 → 2000"]);
+        assert_eq!(app.teaching.steps, 2000);
+        assert_eq!(app.view, View::Teaching, "not named by this link: kept");
+
+        let err = app
+            .linked(r#"{"teaching": {"steps": "many"}}"#)
+            .err()
+            .expect("not a number");
+        assert!(err.to_string().contains("invalid type"), "{err}");
+    }
 }

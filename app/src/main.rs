@@ -11,9 +11,9 @@ fn main() -> std::process::ExitCode {
         /// Render the view offscreen into this PNG and exit (no window).
         #[arg(long)]
         screenshot: Option<std::path::PathBuf>,
-        /// The view to open with (or to render).
-        #[arg(long, value_enum, default_value_t = stepwise_app::View::Experiment)]
-        view: stepwise_app::View,
+        /// The view to open with [default: the one last left; experiment for screenshots].
+        #[arg(long, value_enum)]
+        view: Option<stepwise_app::View>,
         /// Start training the experiment view's configuration (as last left) as the window opens.
         #[arg(long, conflicts_with = "screenshot")]
         start: bool,
@@ -38,7 +38,9 @@ fn main() -> std::process::ExitCode {
 
     let args = Args::parse();
     let result = match &args.screenshot {
-        Some(path) => stepwise_app::native::screenshot(args.view, path, args.size),
+        Some(path) => {
+            stepwise_app::native::screenshot(args.view.unwrap_or_default(), path, args.size)
+        }
         None => stepwise_app::native::run(args.view, args.start).map_err(|err| err.to_string()),
     };
     match result {
@@ -50,6 +52,6 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-// The browser starts the app from `web/` (wasm-bindgen's start function).
+// The browser starts the app from `web/` (its page calls the library's exported `start`).
 #[cfg(target_arch = "wasm32")]
 fn main() {}

@@ -17,12 +17,12 @@ pub fn shared_gpu() -> Option<(Gpu, egui_wgpu::WgpuSetup)> {
     Some(crate::app::share_device(setup))
 }
 
-/// Opens the window on `view`; with `start`, the experiment view's configuration (as last left)
-/// starts training at once.
+/// Opens the window on `view` (`None`: the one last left); with `start`, the experiment view's
+/// configuration (as last left) starts training at once.
 ///
 /// # Errors
 /// eframe's, when no window or renderer can be created.
-pub fn run(view: View, start: bool) -> eframe::Result {
+pub fn run(view: Option<View>, start: bool) -> eframe::Result {
     let mut options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Stepwise")
@@ -45,7 +45,9 @@ pub fn run(view: View, start: bool) -> eframe::Result {
                         .into(),
                 );
             }
-            app.view = view;
+            if let Some(view) = view {
+                app.view = view;
+            }
             if start {
                 let shared = app.gpu().cloned();
                 let data = crate::experiment::default_loader();

@@ -3,7 +3,7 @@
 //! selected optimizer ends from every start, on the GPU's fused kernels or the CPU) and a
 //! hyperparameter map (final loss over learning rate × beta1 or momentum); guided scenarios.
 
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
 use egui::{Color32, ColorImage, RichText, TextureHandle, TextureOptions, Ui};
 use egui_plot::{Legend, Line, MarkerShape, Plot, PlotImage, PlotPoint, PlotPoints, Points};
@@ -236,12 +236,15 @@ impl<T> Job<T> {
     }
 
     fn poll(&mut self) {
-        if let Self::Running(receiver) = self
-            && let Ok(result) = receiver.try_recv()
-        {
-            *self = match result {
-                Ok(done) => Self::Done(done),
-                Err(reason) => Self::Failed(reason),
+        if let Self::Running(receiver) = self {
+            *self = match receiver.try_recv() {
+                Ok(Ok(done)) => Self::Done(done),
+                Ok(Err(reason)) => Self::Failed(reason),
+                Err(TryRecvError::Empty) => return,
+                // The task ended without sending (it panicked): say so rather than spin forever.
+                Err(TryRecvError::Disconnected) => {
+                    Self::Failed("the background task ended without a result".into())
+                }
             };
         }
     }
@@ -380,7 +383,47 @@ impl Default for TeachingView {
     }
 }
 
+/// Steps per trajectory the view offers (the slider's range).
+const STEPS: std::ops::RangeInclusive<u32> = 1..=2000;
+/// Racers at most.
+const MAX_RACERS: usize = 10;
+/// Start coordinates at most this far from the origin (every surface's region is within ±10).
+const START_LIMIT: f32 = 1e4;
+
 impl TeachingView {
+    /// Brings settings from outside (a link, saved settings) into the ranges the controls offer,
+    /// and says what was changed: a step count beyond the slider would freeze the page on the
+    /// trajectories computed each frame, and a non-finite start cannot be written to a link.
+    pub fn sanitize(&mut self) -> Vec<String> {
+        let mut corrected = Vec::new();
+        if !STEPS.contains(&self.steps) {
+            let steps = self.steps.clamp(*STEPS.start(), *STEPS.end());
+            corrected.push(format!("steps {} → {steps}", self.steps));
+            self.steps = steps;
+        }
+        if self.racers.len() > MAX_RACERS {
+            corrected.push(format!(
+                "{} optimizers → the first {MAX_RACERS}",
+                self.racers.len()
+            ));
+            self.racers.truncate(MAX_RACERS);
+        }
+        if !self
+            .start
+            .iter()
+            .all(|v| v.is_finite() && v.abs() <= START_LIMIT)
+        {
+            let start = self.function.classic_start();
+            corrected.push(format!("start {:?} → {start:?}", self.start));
+            self.start = start;
+        }
+        if self.selected >= self.racers.len().max(1) {
+            corrected.push(format!("maps' optimizer {} → 0", self.selected + 1));
+            self.selected = 0;
+        }
+        corrected
+    }
+
     /// Applies a guided scenario.
     pub fn choose_scenario(&mut self, scenario: Scenario) {
         scenario.apply(self);
@@ -510,6 +553,7 @@ impl TeachingView {
                 .add(
                     egui::DragValue::new(&mut self.start[0])
                         .speed(0.01)
+                        .range(-START_LIMIT..=START_LIMIT)
                         .prefix("x "),
                 )
                 .labelled_by(label.id)
@@ -517,18 +561,22 @@ impl TeachingView {
                 | ui.add(
                     egui::DragValue::new(&mut self.start[1])
                         .speed(0.01)
+                        .range(-START_LIMIT..=START_LIMIT)
                         .prefix("y "),
                 )
                 .labelled_by(label.id)
                 .changed();
             if changed {
+                if !self.start.iter().all(|v| v.is_finite()) {
+                    self.start = self.function.classic_start();
+                }
                 self.restart();
             }
         });
         ui.label(RichText::new("Click the surface to start from there.").weak());
         if ui
             .add(
-                egui::Slider::new(&mut self.steps, 1..=2000)
+                egui::Slider::new(&mut self.steps, STEPS)
                     .logarithmic(true)
                     .text("steps"),
             )
@@ -568,10 +616,14 @@ impl TeachingView {
         }
         if let Some(index) = remove {
             self.racers.remove(index);
+            // The maps stay with the racer they were for.
+            if index < self.selected {
+                self.selected -= 1;
+            }
             self.selected = self.selected.min(self.racers.len().saturating_sub(1));
             changed = true;
         }
-        if self.racers.len() < 10 && ui.button("Add optimizer").clicked() {
+        if self.racers.len() < MAX_RACERS && ui.button("Add optimizer").clicked() {
             self.racers.push(Racer {
                 enabled: true,
                 spec: OptimizerSpec::new(OptimizerKind::Sgd),
@@ -732,13 +784,20 @@ impl TeachingView {
     }
 
     fn maps_ui(&mut self, ui: &mut Ui) {
-        let key = self.map_key();
         let height = ((ui.available_height() - 110.0) / 2.0).max(120.0);
-        for (title, job, x_label, y_label) in [
-            ("Basin map", &mut self.basin, "start x", "start y"),
+        let (basin_key, hyper_key) = (self.basin_key(), self.hyper_key());
+        for (title, job, key, x_label, y_label) in [
+            (
+                "Basin map",
+                &mut self.basin,
+                basin_key,
+                "start x",
+                "start y",
+            ),
             (
                 "Hyperparameter map",
                 &mut self.hyper,
+                hyper_key,
                 "log10 lr",
                 "beta1 / momentum",
             ),
@@ -800,11 +859,22 @@ impl TeachingView {
         Ok((racer.spec.clone(), optimizer_for(&racer.spec)?))
     }
 
-    fn map_key(&self) -> String {
+    /// Everything the basin map depends on (not the start: it starts everywhere).
+    fn basin_key(&self) -> String {
         let selected = self
             .racers
             .get(self.selected)
             .map(|r| r.spec.label())
+            .unwrap_or_default();
+        format!("{} {} {selected}", self.function, self.steps)
+    }
+
+    /// Everything the hyperparameter map depends on (not the two hyperparameters it sweeps).
+    fn hyper_key(&self) -> String {
+        let selected = self
+            .racers
+            .get(self.selected)
+            .map(|r| HyperGrid::unswept(&r.spec).label())
             .unwrap_or_default();
         format!(
             "{} {:?} {} {selected}",
@@ -824,7 +894,7 @@ impl TeachingView {
             y_range: (y0, y1),
             resolution: BASIN_RESOLUTION,
         };
-        let (function, steps, key) = (self.function, u64::from(self.steps), self.map_key());
+        let (function, steps, key) = (self.function, u64::from(self.steps), self.basin_key());
         let (sender, receiver) = channel();
         let work = async move {
             let began = Instant::now();
@@ -983,7 +1053,7 @@ impl TeachingView {
             self.function,
             self.start,
             u64::from(self.steps),
-            self.map_key(),
+            self.hyper_key(),
         );
         let (sender, receiver) = channel();
         let work = async move {
@@ -1120,6 +1190,50 @@ mod tests {
         assert!(
             norm(&paths[0]) < norm(&paths[2]),
             "decay pulls Adam from the minimum too"
+        );
+    }
+
+    #[test]
+    fn settings_from_outside_are_brought_into_the_controls_ranges() {
+        let mut view = TeachingView::default();
+        assert_eq!(
+            view.sanitize(),
+            Vec::<String>::new(),
+            "the defaults are in range"
+        );
+        view.steps = u32::MAX;
+        view.start = [f32::NAN, 0.0];
+        let racer = view.racers[0].clone();
+        view.racers = vec![racer; 12];
+        view.selected = 11;
+        let corrected = view.sanitize();
+        assert_eq!(
+            corrected,
+            [
+                "steps 4294967295 → 2000".to_string(),
+                "12 optimizers → the first 10".into(),
+                format!("start [NaN, 0.0] → {:?}", view.function.classic_start()),
+                "maps' optimizer 12 → 0".into(),
+            ]
+        );
+        assert_eq!(
+            (view.steps, view.racers.len(), view.selected),
+            (2000, 10, 0)
+        );
+        assert_eq!(view.trajectories()[0].as_ref().map(Vec::len), Ok(2001));
+    }
+
+    #[test]
+    fn a_background_task_that_ends_without_a_result_fails_the_job() {
+        let (sender, receiver) = channel::<Result<(), String>>();
+        let mut job = Job::Running(receiver);
+        job.poll();
+        assert!(job.is_running(), "nothing sent yet");
+        drop(sender);
+        job.poll();
+        assert!(
+            matches!(job.state(), JobState::Failed(reason) if reason.contains("without a result")),
+            "a dead task must not spin forever"
         );
     }
 }

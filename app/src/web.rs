@@ -360,10 +360,15 @@ impl Link {
         let Some(json) = page_fragment() else {
             return;
         };
-        match serde_json::from_str::<StepwiseApp>(&json) {
+        match app.linked(&json) {
             Ok(linked) => {
-                app.take_settings(linked);
-                app.link_notice = None;
+                let corrected = app.take_settings(linked);
+                app.link_notice = (!corrected.is_empty()).then(|| {
+                    format!(
+                        "The link's settings were corrected: {}.",
+                        corrected.join("; ")
+                    )
+                });
             }
             Err(err) => {
                 app.link_notice = Some(format!(

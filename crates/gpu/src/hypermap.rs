@@ -51,17 +51,28 @@ impl HyperGrid {
         self.settings()
             .into_iter()
             .map(|(lr, second)| {
-                let mut spec = spec.clone();
-                spec.lr = Some(lr);
-                match spec.optimizer {
-                    OptimizerKind::Sgd => spec.momentum = Some(second),
-                    _ => spec.beta1 = Some(second),
-                }
-                let config = spec.resolve().ok()?;
+                let config = with_axes(spec, Some(lr), Some(second)).resolve().ok()?;
                 Optimizer::new(config, LrSchedule::Constant).ok()
             })
             .collect()
     }
+
+    /// What a map of `spec` depends on besides the grid: `spec` without the two hyperparameters
+    /// the map sweeps.
+    pub fn unswept(spec: &OptimizerSpec) -> OptimizerSpec {
+        with_axes(spec, None, None)
+    }
+}
+
+/// `spec` with the map's axes set: the learning rate, and momentum (SGD) or beta1.
+fn with_axes(spec: &OptimizerSpec, lr: Option<f64>, second: Option<f64>) -> OptimizerSpec {
+    let mut spec = spec.clone();
+    spec.lr = lr;
+    match spec.optimizer {
+        OptimizerKind::Sgd => spec.momentum = second,
+        _ => spec.beta1 = second,
+    }
+    spec
 }
 
 /// The final loss of every cell of a [`HyperGrid`], in image order.
