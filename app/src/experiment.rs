@@ -422,6 +422,17 @@ impl ExperimentView {
         }
     }
 
+    /// The files of the last experiment that ended, as `stepwise compare` writes them
+    /// (`config.toml`, `metrics.csv`, `results.json`); `None` when none has ended.
+    pub fn result_files(&self) -> Option<Result<stepwise_engine::output::Files, String>> {
+        let experiment = self.ended.as_ref()?;
+        Some(
+            stepwise_engine::output::files(experiment)
+                .map(|(_, files)| files)
+                .map_err(|(file, reason)| format!("{file}: {reason}")),
+        )
+    }
+
     /// How training stands, in words: state, step, epoch and the data used.
     pub fn status_line(&self) -> String {
         let steps = self.board.steps();
@@ -491,10 +502,16 @@ impl ExperimentView {
                 .clicked()
                 && let Some(experiment) = &self.ended
             {
-                let dir = std::path::Path::new(&self.folder);
-                let written = std::fs::create_dir_all(dir)
-                    .map_err(|err| format!("{}: {err}", dir.display()))
-                    .and_then(|()| output::write(dir, experiment).map_err(|err| err.to_string()));
+                let dir = std::path::Path::new(self.folder.trim());
+                let written = if dir.as_os_str().is_empty() {
+                    Err("name a results folder to save into".to_owned())
+                } else {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|err| format!("{}: {err}", dir.display()))
+                        .and_then(|()| {
+                            output::write(dir, experiment).map_err(|err| err.to_string())
+                        })
+                };
                 self.message = Some(match written {
                     Ok(_) => (false, format!("results written to {}", dir.display())),
                     Err(reason) => (true, reason),
@@ -503,8 +520,39 @@ impl ExperimentView {
         });
     }
 
+    /// The browser has no folders: the last experiment's files are offered as downloads.
     #[cfg(target_arch = "wasm32")]
-    fn folder_ui(&mut self, _ui: &mut Ui, _running: bool) {}
+    fn folder_ui(&mut self, ui: &mut Ui, running: bool) {
+        use stepwise_engine::output;
+        ui.label(RichText::new("Results").strong());
+        let files = if running { None } else { self.result_files() };
+        ui.horizontal_wrapped(|ui| {
+            for name in [
+                output::CONFIG_FILE,
+                output::METRICS_FILE,
+                output::RESULTS_FILE,
+            ] {
+                let button = ui
+                    .add_enabled(files.is_some(), egui::Button::new(format!("⬇ {name}")))
+                    .on_hover_text("download it from the last experiment that ended")
+                    .on_disabled_hover_text("once an experiment has ended");
+                if button.clicked()
+                    && let Some(files) = &files
+                {
+                    let saved = files.as_ref().map_err(Clone::clone).and_then(|files| {
+                        let (_, bytes) = files
+                            .iter()
+                            .find(|(file, _)| *file == name)
+                            .ok_or_else(|| format!("{name} was not made"))?;
+                        crate::web::download(name, bytes)
+                    });
+                    if let Err(reason) = saved {
+                        self.message = Some((true, reason));
+                    }
+                }
+            }
+        });
+    }
 }
 
 /// Loads CIFAR-10 from the data folder `stepwise data` installs into (on Linux

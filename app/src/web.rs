@@ -233,6 +233,15 @@ impl WebHandle {
         }
     }
 
+    /// The text of `name` (`config.toml`, `metrics.csv` or `results.json`) of the last experiment
+    /// that ended, as its download button saves it; `None` before one has ended.
+    pub fn result_file(&self, name: &str) -> Option<String> {
+        let app = self.runner.app_mut::<StepwiseApp>()?;
+        let files = app.experiment.result_files()?.ok()?;
+        let (_, bytes) = files.into_iter().find(|(file, _)| *file == name)?;
+        String::from_utf8(bytes).ok()
+    }
+
     /// Recomputes the teaching view's trajectories on the GPU to compare with the CPU reference,
     /// as its button does; `false` when there is no GPU or no app.
     pub fn check_on_gpu(&self) -> bool {
@@ -295,6 +304,32 @@ pub async fn fetch_sample() -> Result<Cifar10, String> {
     .map_err(|err| err.to_string())?;
     SAMPLE.set(Some(sample.clone()));
     Ok(sample)
+}
+
+/// Offers `bytes` to the user as a file called `name` (the browser saves it to its downloads).
+///
+/// # Errors
+/// What the browser refused, as text.
+pub fn download(name: &str, bytes: &[u8]) -> Result<(), String> {
+    let failed = |what: &str, err: JsValue| format!("downloading {name}: {what} ({err:?})");
+    let document = web_sys::window()
+        .and_then(|window| window.document())
+        .ok_or_else(|| format!("downloading {name}: no document"))?;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts)
+        .map_err(|err| failed("cannot make a blob", err))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)
+        .map_err(|err| failed("cannot make its address", err))?;
+    let anchor: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(|err| failed("cannot make a link", err))?
+        .unchecked_into();
+    anchor.set_href(&url);
+    anchor.set_download(name);
+    anchor.click();
+    // The click has started the download; the address is not needed after it.
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
 }
 
 /// The body of `url` (relative to the page).

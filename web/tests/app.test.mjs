@@ -141,6 +141,28 @@ test("a training comparison runs on WebGPU, its plot updates, and the URL keeps 
   }
   assert.match(status.training.status, /the shipped CIFAR-10 sample/);
 
+  // Once it has ended, its results are offered as the files `stepwise compare` writes.
+  await page.waitForFunction(
+    () => window.stepwise.result_file("results.json") !== undefined,
+    null,
+    { polling: 500, timeout: 8 * MINUTE },
+  );
+  const file = (name) => page.evaluate((name) => window.stepwise.result_file(name), name);
+  const results = JSON.parse(await file("results.json"));
+  assert.equal(results.epochs_completed, 1);
+  assert.equal(results.train_images, 8);
+  assert.deepEqual(results.runs.map((r) => r.name), status.training.runs.map((r) => r.name));
+  for (const run of results.runs) {
+    assert.equal(run.epochs.length, 1, run.name);
+    assert.equal(run.steps, 2, `${run.name}: 8 images in batches of 4`);
+  }
+  const csv = (await file("metrics.csv")).trim().split("\n");
+  assert.match(csv[0], /^run,kind,step,epoch,loss,lr,/);
+  assert.equal(csv.filter((line) => line.split(",")[1] === "step").length, 2 * 2);
+  assert.equal(csv.filter((line) => line.split(",")[1] === "epoch").length, 2);
+  assert.match(await file("config.toml"), /batch_size = 4/);
+  assert.equal(await file("nothing.txt"), undefined);
+
   // Let a frame draw the new points, then check the page is not blank.
   await page.waitForTimeout(1000);
   const image = PNG.sync.read(await page.screenshot());

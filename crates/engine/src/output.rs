@@ -254,21 +254,38 @@ pub fn read(dir: &Path) -> Result<Recorded, EngineError> {
 /// # Errors
 /// [`EngineError::Io`] naming the file.
 pub fn write(dir: &Path, experiment: &Experiment) -> Result<Results, EngineError> {
-    let unwritable = |file: &str, err: String| EngineError::Io {
+    let (results, files) = files(experiment).map_err(|(file, err)| EngineError::Io {
         path: dir.join(file),
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, err),
-    };
+    })?;
+    for (name, bytes) in files {
+        write_atomically(&dir.join(name), &bytes)?;
+    }
+    Ok(results)
+}
+
+/// The files of an experiment's results, as (name, contents).
+pub type Files = [(&'static str, Vec<u8>); 3];
+
+/// The summary, and the files [`write`] writes: what the browser, which has no folders, offers as
+/// downloads.
+///
+/// # Errors
+/// The file that cannot be made, and why.
+pub fn files(experiment: &Experiment) -> Result<(Results, Files), (&'static str, String)> {
     let toml = experiment
         .config()
         .to_toml()
-        .map_err(|err| unwritable(CONFIG_FILE, err.to_string()))?;
+        .map_err(|err| (CONFIG_FILE, err.to_string()))?;
     let results = Results::of(experiment);
-    let json = serde_json::to_vec_pretty(&results)
-        .map_err(|err| unwritable(RESULTS_FILE, err.to_string()))?;
-    write_atomically(&dir.join(CONFIG_FILE), toml.as_bytes())?;
-    write_atomically(&dir.join(METRICS_FILE), &metrics_csv(experiment))?;
-    write_atomically(&dir.join(RESULTS_FILE), &json)?;
-    Ok(results)
+    let json =
+        serde_json::to_vec_pretty(&results).map_err(|err| (RESULTS_FILE, err.to_string()))?;
+    let files = [
+        (CONFIG_FILE, toml.into_bytes()),
+        (METRICS_FILE, metrics_csv(experiment)),
+        (RESULTS_FILE, json),
+    ];
+    Ok((results, files))
 }
 
 /// `bytes` to `path` through a `.part` file renamed over it.
