@@ -107,11 +107,10 @@ fn fetch(url: &str, partial: &Path, progress: Progress<'_>) -> Result<(), DataEr
             }
             (start, total)
         }
-        // The partial file is already whole (or longer than the file): start again.
-        416 => {
-            fs::remove_file(partial).map_err(io_error)?;
-            return fetch(url, partial, progress);
-        }
+        // Nothing after the bytes already held: the partial file is whole (the last run stopped
+        // between the last byte and the rename), or longer than the file. The checksum decides,
+        // and deletes it when it is wrong.
+        416 => return Ok(()),
         _ => return Err(http(format!("HTTP status {status}"))),
     };
     let mut out = if start == 0 {
@@ -133,7 +132,7 @@ fn fetch(url: &str, partial: &Path, progress: Progress<'_>) -> Result<(), DataEr
                 return Err(DataError::Interrupted {
                     url: url.to_string(),
                     received,
-                    expected: total.unwrap_or(0),
+                    expected: total,
                     detail: err.to_string(),
                 });
             }
@@ -147,7 +146,7 @@ fn fetch(url: &str, partial: &Path, progress: Progress<'_>) -> Result<(), DataEr
         Some(total) if received < total => Err(DataError::Interrupted {
             url: url.to_string(),
             received,
-            expected: total,
+            expected: Some(total),
             detail: "the connection closed early".to_string(),
         }),
         _ => Ok(()),

@@ -121,16 +121,16 @@ pub enum DataError {
     },
     /// The transfer stopped before the end.
     #[error(
-        "download of {url} stopped after {received} of {expected} bytes ({detail}); \
-         run the command again to resume"
+        "download of {url} stopped after {received} {} ({detail}); run the command again to resume",
+        expected.map_or_else(|| "bytes".to_string(), |total| format!("of {total} bytes"))
     )]
     Interrupted {
         /// The address.
         url: String,
         /// Bytes on disk so far (kept for resuming).
         received: u64,
-        /// Bytes the server announced.
-        expected: u64,
+        /// Bytes the server announced, if it did.
+        expected: Option<u64>,
         /// What broke.
         detail: String,
     },

@@ -84,6 +84,10 @@ fn serve(body: Vec<u8>, script: Vec<Behaviour>) -> TestServer {
                 .and_then(|r| r.trim_end_matches('-').parse::<usize>().ok());
             let len = body.len();
             match (script[i.min(script.len() - 1)], start) {
+                (Behaviour::Serve, Some(start)) if start >= len => {
+                    let range = format!("Content-Range: bytes */{len}");
+                    respond(stream, "416 Range Not Satisfiable", &[range], b"", 0);
+                }
                 (Behaviour::Serve, Some(start)) => {
                     let range = format!("Content-Range: bytes {start}-{}/{len}", len - 1);
                     respond(
@@ -178,7 +182,7 @@ fn an_interrupted_transfer_resumes_where_it_stopped() {
             received, expected, ..
         } => {
             assert_eq!(*received, cut as u64);
-            assert_eq!(*expected, bytes.len() as u64);
+            assert_eq!(*expected, Some(bytes.len() as u64));
         }
         other => panic!("expected an interruption, got {other}"),
     }
@@ -198,6 +202,25 @@ fn an_interrupted_transfer_resumes_where_it_stopped() {
     assert_eq!(
         std::fs::read(dir.join(ARCHIVE_NAME)).expect("archive"),
         bytes
+    );
+    assert_eq!(load(&dir).expect("installed").train.len(), 2_000);
+}
+
+/// A run stopped between the last byte and the rename leaves a whole `.part`: the server answers
+/// 416 to a range past its end, and the checksum, not a new transfer, decides.
+#[test]
+fn a_whole_partial_file_is_checked_not_fetched_again() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let (bytes, md5) = archive_and_md5(scratch.path());
+    let server = serve(bytes.clone(), vec![Behaviour::Serve]);
+    let dir = scratch.path().join("data");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    write(&dir, &format!("{ARCHIVE_NAME}.part"), &bytes);
+    download(&server.url, &md5, &dir, &mut |_, _| {}).expect("installed from the partial file");
+    assert_eq!(
+        *server.ranges.lock().expect("lock"),
+        [Some(format!("bytes={}-", bytes.len()))],
+        "one request, answered 416, and no second transfer"
     );
     assert_eq!(load(&dir).expect("installed").train.len(), 2_000);
 }

@@ -98,13 +98,6 @@ impl ResNetConfig {
         }
         Ok(())
     }
-
-    /// Channels out of the last stage, into the linear head.
-    pub fn feature_width(&self) -> usize {
-        self.stages
-            .last()
-            .map_or(self.stem_width, |s| s.width * self.block.expansion())
-    }
 }
 
 /// The architectures Stepwise ships, by name.
