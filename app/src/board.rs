@@ -12,6 +12,8 @@ use crate::series::Series;
 pub enum Quantity {
     /// Training loss (smoothed as the user chooses).
     Loss,
+    /// Training loss as measured, drawn faintly behind the smoothed curve.
+    RawLoss,
     /// Learning rate.
     Lr,
     /// log10 of the smallest per-element step size.
@@ -33,8 +35,9 @@ pub enum Quantity {
 }
 
 impl Quantity {
-    const ALL: [Self; 10] = [
+    const ALL: [Self; 11] = [
         Self::Loss,
+        Self::RawLoss,
         Self::Lr,
         Self::StepSizeMin,
         Self::StepSizeMedian,
@@ -51,7 +54,7 @@ impl Quantity {
     fn of(self, step: &StepMetrics) -> Option<f64> {
         let log = |v: f32| f64::from(v).log10();
         match self {
-            Self::Loss => Some(f64::from(step.loss)),
+            Self::Loss | Self::RawLoss => Some(f64::from(step.loss)),
             Self::Lr => Some(step.lr),
             Self::StepSizeMin => step.step_size.map(|s| log(s.min)),
             Self::StepSizeMedian => step.step_size.map(|s| log(s.median)),

@@ -3,7 +3,10 @@
 //! folder shown the same way.
 
 use egui::{Color32, RichText, Ui};
-use egui_plot::{Legend, Line, LineStyle, MarkerShape, Plot, PlotPoints, Points, VLine};
+use egui_plot::{
+    ColorConflictHandling, Legend, Line, LineStyle, MarkerShape, Plot, PlotPoint, PlotPoints,
+    Points, VLine,
+};
 use serde::{Deserialize, Serialize};
 use stepwise_engine::{Compute, Event, Experiment, ExperimentConfig, Layers, PRESETS, RunConfig};
 use stepwise_gpu::Gpu;
@@ -65,6 +68,8 @@ pub struct ExperimentView {
     pub device: DeviceChoice,
     /// Loss smoothing weight (0 to 0.99).
     pub smoothing: f64,
+    /// Whether the loss is drawn on a log10 axis.
+    pub log_loss: bool,
     /// A results folder to open or save into.
     pub folder: String,
     #[serde(skip)]
@@ -88,6 +93,7 @@ impl Default for ExperimentView {
             runs: Vec::new(),
             device: DeviceChoice::Auto,
             smoothing: 0.6,
+            log_loss: false,
             folder: String::new(),
             session: None,
             board: Board::default(),
@@ -263,10 +269,11 @@ impl ExperimentView {
             ui.horizontal(|ui| {
                 let mut smoothing = self.smoothing;
                 ui.add(egui::Slider::new(&mut smoothing, 0.0..=0.99).text("loss smoothing"));
+                ui.checkbox(&mut self.log_loss, "log scale");
                 self.smoothing = smoothing;
                 self.board.set_smoothing(smoothing);
             });
-            plots_ui(ui, &self.board);
+            plots_ui(ui, &self.board, self.log_loss);
         });
         if self.session.as_ref().is_some_and(Session::is_active) {
             // Events wake the UI; this keeps the status line's clock moving between them.
@@ -578,8 +585,23 @@ pub fn loader(folder: Option<std::path::PathBuf>) -> Loader {
     })
 }
 
-/// Loss, test accuracy and learning rate, one colour per run, on one linked step axis.
-pub fn plots_ui(ui: &mut Ui, board: &Board) {
+/// Loss values to draw: borrowed as they are, or as log10 (copied) for a log axis.
+fn loss_points(points: &[PlotPoint], log: bool) -> PlotPoints<'_> {
+    if log {
+        points
+            .iter()
+            .map(|p| [p.x, p.y.log10()])
+            .collect::<Vec<_>>()
+            .into()
+    } else {
+        points.into()
+    }
+}
+
+/// Loss, test accuracy and learning rate, one colour per run, on one linked step axis. The loss
+/// is drawn smoothed over its raw values (faint, as TensorBoard does), on a log10 axis when
+/// `log_loss`.
+pub fn plots_ui(ui: &mut Ui, board: &Board, log_loss: bool) {
     let link = ui.scope_id().with("steps axis");
     let height = ((ui.available_height() - 24.0) / 3.0).max(80.0);
     let plot = |id: &str, y_label: &str| {
@@ -591,11 +613,33 @@ pub fn plots_ui(ui: &mut Ui, board: &Board) {
             .x_axis_label("step")
             .y_axis_label(y_label.to_owned())
     };
-    plot("loss", "training loss").show(ui, |plot| {
+    // A run's raw and smoothed lines share its legend entry (one click hides both), in the
+    // smoothed line's colour.
+    let mut loss_plot = plot("loss", "training loss")
+        .legend(Legend::default().color_conflict_handling(ColorConflictHandling::PickLast));
+    if log_loss {
+        loss_plot = loss_plot
+            .y_axis_label("training loss (log scale)")
+            .y_axis_formatter(|mark, _| format!("{:.3}", 10f64.powf(mark.value)));
+    }
+    loss_plot.show(ui, |plot| {
         for (index, run) in board.runs.iter().enumerate() {
             let color = run_color(index);
+            if board.smoothing() > 0.0 {
+                plot.line(
+                    Line::new(
+                        run.name.clone(),
+                        loss_points(run.series(Quantity::RawLoss).points(), log_loss),
+                    )
+                    .color(color.gamma_multiply(0.3)),
+                );
+            }
             plot.line(
-                Line::new(run.name.clone(), run.series(Quantity::Loss).points()).color(color),
+                Line::new(
+                    run.name.clone(),
+                    loss_points(run.series(Quantity::Loss).points(), log_loss),
+                )
+                .color(color),
             );
             if let Some((step, loss)) = run.diverged() {
                 plot.add(
@@ -606,9 +650,11 @@ pub fn plots_ui(ui: &mut Ui, board: &Board) {
                     .color(color)
                     .style(LineStyle::dashed_loose()),
                 );
-                if let Some(last) = run.series(Quantity::Loss).last() {
+                // The last finite loss: where it left the finite range (or the threshold).
+                if let Some(last) = run.series(Quantity::RawLoss).last() {
+                    let y = if log_loss { last.y.log10() } else { last.y };
                     plot.add(
-                        Points::new(run.name.clone(), vec![[last.x, last.y]])
+                        Points::new(run.name.clone(), vec![[last.x, y]])
                             .shape(MarkerShape::Cross)
                             .radius(8.0)
                             .color(color),

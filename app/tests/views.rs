@@ -239,11 +239,27 @@ fn a_short_live_run_updates_the_plots() {
         assert_eq!(run.status, RunStatus::Finished);
         let loss = run.series(stepwise_app::board::Quantity::Loss).points();
         assert_eq!(loss.len(), 2, "the loss plot has both steps");
+        // The raw values behind the smoothed curve: the first agree (a debiased average starts
+        // at its first value), the second is the measured loss itself.
+        let raw = run.series(stepwise_app::board::Quantity::RawLoss).points();
+        let measured: Vec<f64> = run
+            .history
+            .steps
+            .iter()
+            .map(|s| f64::from(s.loss))
+            .collect();
+        assert_eq!(raw.iter().map(|p| p.y).collect::<Vec<_>>(), measured);
+        assert!((loss[0].y - raw[0].y).abs() < 1e-9);
+        assert_ne!(loss[1].y, raw[1].y, "smoothing 0.6 moves the second point");
     }
     assert!(
         harness.query_by_label_contains("epoch 1 of 1").is_some(),
         "the status line follows the run"
     );
+    // The log-scale switch redraws the same runs.
+    harness.get_by_label("log scale").click();
+    harness.run_steps(2);
+    assert!(harness.state().log_loss);
 }
 
 /// Whether `image` has a pixel within a small distance of `color` (antialiasing blends edges).
