@@ -901,24 +901,25 @@ impl TeachingView {
             let compute = gpu
                 .as_ref()
                 .map_or(stepwise_gpu::Compute::Cpu, stepwise_gpu::Compute::Gpu);
-            let result = BasinMap::compute(compute, function, &optimizer, grid, steps)
-                .await
-                .map(|map| {
-                    ComputedMap::new(
-                        map.finals.iter().map(|p| p.loss).collect(),
-                        PlotPoint::new(f64::from(x0 + x1) / 2.0, f64::from(y0 + y1) / 2.0),
-                        egui::vec2(x1 - x0, y1 - y0),
-                        map_note(
-                            BASIN_RESOLUTION as usize,
-                            "starts",
-                            steps,
-                            gpu.as_ref(),
-                            began,
-                        ),
-                        key,
-                    )
-                })
-                .map_err(|err| err.to_string());
+            let result =
+                BasinMap::compute_pausing(compute, function, &optimizer, grid, steps, pause)
+                    .await
+                    .map(|map| {
+                        ComputedMap::new(
+                            map.finals.iter().map(|p| p.loss).collect(),
+                            PlotPoint::new(f64::from(x0 + x1) / 2.0, f64::from(y0 + y1) / 2.0),
+                            egui::vec2(x1 - x0, y1 - y0),
+                            map_note(
+                                BASIN_RESOLUTION as usize,
+                                "starts",
+                                steps,
+                                gpu.as_ref(),
+                                began,
+                            ),
+                            key,
+                        )
+                    })
+                    .map_err(|err| err.to_string());
             let _ = sender.send(result);
         };
         self.basin = Job::running(receiver, task::spawn("stepwise-basin", work));
@@ -1061,25 +1062,35 @@ impl TeachingView {
             let compute = gpu
                 .as_ref()
                 .map_or(stepwise_gpu::Compute::Cpu, stepwise_gpu::Compute::Gpu);
-            let result = HyperMap::compute(compute, function, &spec, start, HYPER_GRID, steps)
-                .await
-                .map(|map| {
-                    let ((lr0, lr1), (s0, s1)) = (HYPER_GRID.lr_log10, HYPER_GRID.second);
-                    let side = HYPER_GRID.resolution as usize;
-                    let note = map_note(side, "settings", steps, gpu.as_ref(), began);
-                    ComputedMap::new(
-                        map.losses,
-                        PlotPoint::new((lr0 + lr1) / 2.0, (s0 + s1) / 2.0),
-                        egui::vec2((lr1 - lr0) as f32, (s1 - s0) as f32),
-                        note,
-                        key,
-                    )
-                })
-                .map_err(|err| err.to_string());
+            let result = HyperMap::compute_pausing(
+                compute, function, &spec, start, HYPER_GRID, steps, pause,
+            )
+            .await
+            .map(|map| {
+                let ((lr0, lr1), (s0, s1)) = (HYPER_GRID.lr_log10, HYPER_GRID.second);
+                let side = HYPER_GRID.resolution as usize;
+                let note = map_note(side, "settings", steps, gpu.as_ref(), began);
+                ComputedMap::new(
+                    map.losses,
+                    PlotPoint::new((lr0 + lr1) / 2.0, (s0 + s1) / 2.0),
+                    egui::vec2((lr1 - lr0) as f32, (s1 - s0) as f32),
+                    note,
+                    key,
+                )
+            })
+            .map_err(|err| err.to_string());
             let _ = sender.send(result);
         };
         self.hyper = Job::running(receiver, task::spawn("stepwise-hyperparameter-map", work));
     }
+}
+
+/// Between chunks of a map computed on the CPU: on the web a turn of the browser's event loop, so
+/// that the page draws and takes input (it has no threads); on the desktop nothing (the map has a
+/// thread of its own).
+async fn pause() {
+    #[cfg(target_arch = "wasm32")]
+    task::sleep(0).await;
 }
 
 /// What computed a map and how long it took: "96×96 starts × 300 steps on the GPU (adapter) in

@@ -34,6 +34,32 @@ impl BasinGrid {
     }
 }
 
+/// Problems a CPU map runs between two pauses (see [`BasinMap::compute_pausing`]): a few tens of
+/// milliseconds of work in the browser at a few hundred steps each.
+pub const CPU_CHUNK: usize = 256;
+
+/// `f` of every item, on the CPU in parallel, [`CPU_CHUNK`] items at a time with `pause()`
+/// awaited between chunks: a caller on one thread (the browser) lets the page draw there.
+pub(crate) async fn map_pausing<T, R, Fut>(
+    items: &[T],
+    f: impl Fn(&T) -> R + Sync + Send,
+    mut pause: impl FnMut() -> Fut,
+) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    Fut: Future<Output = ()>,
+{
+    let mut out = Vec::with_capacity(items.len());
+    for (index, chunk) in items.chunks(CPU_CHUNK).enumerate() {
+        if index > 0 {
+            pause().await;
+        }
+        out.par_extend(chunk.par_iter().map(&f));
+    }
+    out
+}
+
 /// Where a basin map is computed.
 #[derive(Clone, Copy, Debug)]
 pub enum Compute<'a> {
@@ -66,6 +92,22 @@ impl BasinMap {
         grid: BasinGrid,
         steps: u64,
     ) -> Result<Self, GpuError> {
+        Self::compute_pausing(compute, function, optimizer, grid, steps, || async {}).await
+    }
+
+    /// [`compute`](Self::compute), awaiting `pause()` between chunks of [`CPU_CHUNK`] starts on
+    /// the CPU (the browser passes a zero-length timeout, so that the page draws meanwhile).
+    ///
+    /// # Errors
+    /// As [`compute`](Self::compute).
+    pub async fn compute_pausing<Fut: Future<Output = ()>>(
+        compute: Compute<'_>,
+        function: TestFunction,
+        optimizer: &Optimizer,
+        grid: BasinGrid,
+        steps: u64,
+        pause: impl FnMut() -> Fut,
+    ) -> Result<Self, GpuError> {
         let starts = grid.starts();
         let finals = match compute {
             Compute::Gpu(gpu) => trajectories(
@@ -78,13 +120,17 @@ impl BasinMap {
             )
             .await?
             .finals(),
-            Compute::Cpu => starts
-                .par_iter()
-                .map(|&start| {
+            Compute::Cpu => map_pausing(
+                &starts,
+                |&start| {
                     let points = trace(function, &mut optimizer.clone(), start, steps)?;
                     Ok(points[points.len() - 1])
-                })
-                .collect::<Result<Vec<_>, StateError>>()?,
+                },
+                pause,
+            )
+            .await
+            .into_iter()
+            .collect::<Result<Vec<_>, StateError>>()?,
         };
         Ok(Self {
             grid,

@@ -2,11 +2,11 @@
 //! learning rates × beta1 (momentum for SGD), each cell its own optimizer, all stepped in one
 //! dispatch per step on the GPU (or one trace per cell on the CPU).
 
-use rayon::prelude::*;
 use stepwise_optim::{
     LrSchedule, Optimizer, OptimizerKind, OptimizerSpec, TestFunction, TracePoint, trace,
 };
 
+use crate::basin::map_pausing;
 use crate::{Compute, GpuError, Optimizers, Record, loss_colours, trajectories};
 
 /// A square grid of settings in image order: learning rates evenly spaced in log10 across the
@@ -100,6 +100,23 @@ impl HyperMap {
         grid: HyperGrid,
         steps: u64,
     ) -> Result<Self, GpuError> {
+        Self::compute_pausing(compute, function, spec, start, grid, steps, || async {}).await
+    }
+
+    /// [`compute`](Self::compute), awaiting `pause()` between chunks of
+    /// [`CPU_CHUNK`](crate::CPU_CHUNK) cells on the CPU (see [`BasinMap::compute_pausing`](crate::BasinMap::compute_pausing)).
+    ///
+    /// # Errors
+    /// As [`compute`](Self::compute).
+    pub async fn compute_pausing<Fut: Future<Output = ()>>(
+        compute: Compute<'_>,
+        function: TestFunction,
+        spec: &OptimizerSpec,
+        start: [f32; 2],
+        grid: HyperGrid,
+        steps: u64,
+        pause: impl FnMut() -> Fut,
+    ) -> Result<Self, GpuError> {
         let cells = grid.optimizers(spec);
         let losses = match compute {
             Compute::Gpu(gpu) => {
@@ -122,16 +139,14 @@ impl HyperMap {
                     })
                     .collect()
             }
-            Compute::Cpu => cells
-                .into_par_iter()
-                .map(|cell| {
-                    cell.and_then(|mut optimizer| {
-                        let points = trace(function, &mut optimizer, start, steps).ok()?;
-                        points.last().map(|p: &TracePoint| p.loss)
-                    })
-                    .unwrap_or(f32::NAN)
-                })
-                .collect(),
+            Compute::Cpu => {
+                let final_loss = |cell: &Option<Optimizer>| {
+                    let mut optimizer = cell.clone()?;
+                    let points = trace(function, &mut optimizer, start, steps).ok()?;
+                    points.last().map(|p: &TracePoint| p.loss)
+                };
+                map_pausing(&cells, |cell| final_loss(cell).unwrap_or(f32::NAN), pause).await
+            }
         };
         Ok(Self { grid, losses })
     }

@@ -26,7 +26,7 @@ mod hypermap;
 mod kernels;
 mod landscape;
 
-pub use basin::{BasinGrid, BasinMap, Compute, DIVERGED, loss_colours};
+pub use basin::{BasinGrid, BasinMap, CPU_CHUNK, Compute, DIVERGED, loss_colours};
 pub use burn_optim::{FusedOptimizer, FusedStepOps, ReferenceOptimizer, ScalarBlock, TensorState};
 pub use device::{AdapterSummary, Gpu, GpuError};
 pub use fused::{FusedStepper, kernel_for};

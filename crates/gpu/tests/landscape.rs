@@ -5,8 +5,8 @@
 #![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
 
 use stepwise_gpu::{
-    BasinGrid, BasinMap, Compute, DIVERGED, Gpu, GpuError, HyperGrid, HyperMap, Optimizers, Record,
-    trajectories,
+    BasinGrid, BasinMap, CPU_CHUNK, Compute, DIVERGED, Gpu, GpuError, HyperGrid, HyperMap,
+    Optimizers, Record, trajectories,
 };
 use stepwise_optim::{LrSchedule, Optimizer, OptimizerConfig, TestFunction, TracePoint, trace};
 
@@ -433,4 +433,74 @@ fn hyperparameter_maps_on_the_gpu_equal_the_cpu_maps() {
             assert!(diverged > 0, "large learning rates diverge on SGD's map");
         }
     }
+}
+
+/// On the CPU a map pauses between chunks of problems (the browser draws there) and comes out as
+/// it would in one piece.
+#[test]
+fn cpu_maps_pause_between_chunks_and_equal_the_whole() {
+    let adam = optimizer(r#"{"optimizer": "adam", "lr": 0.05}"#);
+    let grid = BasinGrid {
+        x_range: (-2.0, 2.0),
+        y_range: (-1.0, 3.0),
+        resolution: 20,
+    };
+    let whole = pollster::block_on(BasinMap::compute(
+        Compute::Cpu,
+        TestFunction::Rosenbrock,
+        &adam,
+        grid,
+        40,
+    ))
+    .expect("cpu basin");
+    let pauses = std::cell::Cell::new(0);
+    let paused = pollster::block_on(BasinMap::compute_pausing(
+        Compute::Cpu,
+        TestFunction::Rosenbrock,
+        &adam,
+        grid,
+        40,
+        || {
+            pauses.set(pauses.get() + 1);
+            async {}
+        },
+    ))
+    .expect("cpu basin in chunks");
+    assert_eq!(paused, whole);
+    assert_eq!(pauses.get(), (20 * 20_usize).div_ceil(CPU_CHUNK) - 1);
+
+    let spec = stepwise_optim::OptimizerSpec::new(stepwise_optim::OptimizerKind::Adam);
+    let pauses = std::cell::Cell::new(0);
+    let paused = pollster::block_on(HyperMap::compute_pausing(
+        Compute::Cpu,
+        TestFunction::Rosenbrock,
+        &spec,
+        [-1.2, 1.0],
+        TEACHING_GRID,
+        40,
+        || {
+            pauses.set(pauses.get() + 1);
+            async {}
+        },
+    ))
+    .expect("cpu hyperparameter map in chunks");
+    let whole = pollster::block_on(HyperMap::compute(
+        Compute::Cpu,
+        TestFunction::Rosenbrock,
+        &spec,
+        [-1.2, 1.0],
+        TEACHING_GRID,
+        40,
+    ))
+    .expect("cpu hyperparameter map");
+    assert_eq!(
+        paused
+            .losses
+            .iter()
+            .map(|l| l.to_bits())
+            .collect::<Vec<_>>(),
+        whole.losses.iter().map(|l| l.to_bits()).collect::<Vec<_>>()
+    );
+    let cells = (TEACHING_GRID.resolution * TEACHING_GRID.resolution) as usize;
+    assert_eq!(pauses.get(), cells.div_ceil(CPU_CHUNK) - 1);
 }
