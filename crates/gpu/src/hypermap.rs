@@ -104,7 +104,8 @@ impl HyperMap {
     }
 
     /// [`compute`](Self::compute), awaiting `pause()` between chunks of
-    /// [`CPU_CHUNK`](crate::CPU_CHUNK) cells on the CPU (see [`BasinMap::compute_pausing`](crate::BasinMap::compute_pausing)).
+    /// [`CPU_CHUNK`](crate::CPU_CHUNK) cells on the CPU (as
+    /// [`BasinMap::compute_pausing`](crate::BasinMap::compute_pausing) does).
     ///
     /// # Errors
     /// As [`compute`](Self::compute).
