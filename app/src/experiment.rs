@@ -532,7 +532,7 @@ impl ExperimentView {
     fn folder_ui(&mut self, ui: &mut Ui, running: bool) {
         use stepwise_engine::output;
         ui.label(RichText::new("Results").strong());
-        let files = if running { None } else { self.result_files() };
+        let saveable = self.ended.is_some() && !running;
         ui.horizontal_wrapped(|ui| {
             for name in [
                 output::CONFIG_FILE,
@@ -540,13 +540,14 @@ impl ExperimentView {
                 output::RESULTS_FILE,
             ] {
                 let button = ui
-                    .add_enabled(files.is_some(), egui::Button::new(format!("⬇ {name}")))
+                    .add_enabled(saveable, egui::Button::new(format!("⬇ {name}")))
                     .on_hover_text("download it from the last experiment that ended")
                     .on_disabled_hover_text("once an experiment has ended");
+                // Made on the click, not every frame: metrics.csv holds every step.
                 if button.clicked()
-                    && let Some(files) = &files
+                    && let Some(files) = self.result_files()
                 {
-                    let saved = files.as_ref().map_err(Clone::clone).and_then(|files| {
+                    let saved = files.and_then(|files| {
                         let (_, bytes) = files
                             .iter()
                             .find(|(file, _)| *file == name)

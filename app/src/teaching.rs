@@ -390,6 +390,13 @@ const MAX_RACERS: usize = 10;
 /// Start coordinates at most this far from the origin (every surface's region is within ±10).
 const START_LIMIT: f32 = 1e4;
 
+/// Whether a trajectory can start at `start` (and a link can carry it).
+fn usable_start(start: [f32; 2]) -> bool {
+    start
+        .iter()
+        .all(|v| v.is_finite() && v.abs() <= START_LIMIT)
+}
+
 impl TeachingView {
     /// Brings settings from outside (a link, saved settings) into the ranges the controls offer,
     /// and says what was changed: a step count beyond the slider would freeze the page on the
@@ -408,11 +415,7 @@ impl TeachingView {
             ));
             self.racers.truncate(MAX_RACERS);
         }
-        if !self
-            .start
-            .iter()
-            .all(|v| v.is_finite() && v.abs() <= START_LIMIT)
-        {
+        if !usable_start(self.start) {
             let start = self.function.classic_start();
             corrected.push(format!("start {:?} → {start:?}", self.start));
             self.start = start;
@@ -567,7 +570,7 @@ impl TeachingView {
                 .labelled_by(label.id)
                 .changed();
             if changed {
-                if !self.start.iter().all(|v| v.is_finite()) {
+                if !usable_start(self.start) {
                     self.start = self.function.classic_start();
                 }
                 self.restart();

@@ -312,8 +312,9 @@ pub async fn fetch_sample() -> Result<Cifar10, String> {
 /// What the browser refused, as text.
 pub fn download(name: &str, bytes: &[u8]) -> Result<(), String> {
     let failed = |what: &str, err: JsValue| format!("downloading {name}: {what} ({err:?})");
-    let document = web_sys::window()
-        .and_then(|window| window.document())
+    let window = web_sys::window().ok_or_else(|| format!("downloading {name}: no window"))?;
+    let document = window
+        .document()
         .ok_or_else(|| format!("downloading {name}: no document"))?;
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     let blob = web_sys::Blob::new_with_u8_array_sequence(&parts)
@@ -327,8 +328,12 @@ pub fn download(name: &str, bytes: &[u8]) -> Result<(), String> {
     anchor.set_href(&url);
     anchor.set_download(name);
     anchor.click();
-    // The click has started the download; the address is not needed after it.
-    let _ = web_sys::Url::revoke_object_url(&url);
+    // Some browsers read the blob after the click returns: free its address a minute later.
+    let revoke = Closure::once_into_js(move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
+    let _ = window
+        .set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 60_000);
     Ok(())
 }
 

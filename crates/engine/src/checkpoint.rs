@@ -47,29 +47,35 @@ struct Metadata {
 /// silently change every batch.
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct DataUsed {
-    /// `installed` or `sample`.
-    source: String,
+    source: DataSource,
     train_images: usize,
     test_images: usize,
+}
+
+/// Where the images came from (not the folder: an installation may move).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum DataSource {
+    Installed,
+    Sample,
 }
 
 impl DataUsed {
     fn of(experiment: &Experiment) -> Self {
         Self {
             source: match experiment.source() {
-                stepwise_data::Source::Installed(_) => "installed",
-                stepwise_data::Source::Sample { .. } => "sample",
-            }
-            .into(),
+                stepwise_data::Source::Installed(_) => DataSource::Installed,
+                stepwise_data::Source::Sample { .. } => DataSource::Sample,
+            },
             train_images: experiment.train_images(),
             test_images: experiment.test_images(),
         }
     }
 
     fn describe(&self) -> String {
-        let source = match self.source.as_str() {
-            "installed" => "an installed CIFAR-10",
-            _ => "the shipped sample",
+        let source = match self.source {
+            DataSource::Installed => "an installed CIFAR-10",
+            DataSource::Sample => "the shipped sample",
         };
         format!(
             "{} training and {} test images of {source}",

@@ -3,7 +3,7 @@
 //! dispatch per step on the GPU (or one trace per cell on the CPU).
 
 use stepwise_optim::{
-    LrSchedule, Optimizer, OptimizerKind, OptimizerSpec, TestFunction, TracePoint, trace,
+    LrSchedule, Optimizer, OptimizerKind, OptimizerSpec, Slot, TestFunction, TracePoint, trace,
 };
 
 use crate::basin::map_pausing;
@@ -64,13 +64,18 @@ impl HyperGrid {
     }
 }
 
-/// `spec` with the map's axes set: the learning rate, and momentum (SGD) or beta1.
+/// `spec` with the map's axes set: the learning rate and [`HyperGrid::second_name`].
 fn with_axes(spec: &OptimizerSpec, lr: Option<f64>, second: Option<f64>) -> OptimizerSpec {
     let mut spec = spec.clone();
-    spec.lr = lr;
-    match spec.optimizer {
-        OptimizerKind::Sgd => spec.momentum = second,
-        _ => spec.beta1 = second,
+    let second_name = HyperGrid::second_name(spec.optimizer);
+    for (name, slot) in spec.hyperparameters_mut() {
+        if let Slot::Number(value) = slot {
+            if name == "lr" {
+                *value = lr;
+            } else if name == second_name {
+                *value = second;
+            }
+        }
     }
     spec
 }
