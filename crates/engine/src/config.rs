@@ -7,10 +7,12 @@
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 use stepwise_model::Arch;
 use stepwise_optim::{LrSchedule, OptimizerConfig, OptimizerSpec};
 use thiserror::Error;
+use toml::de::{DeTable, DeValue};
 
 /// The presets shipped in `crates/engine/presets/`, by name.
 pub const PRESETS: [(&str, &str); 3] = [
@@ -97,12 +99,89 @@ pub struct RunConfig {
 }
 
 /// A run as written in TOML: an optional name beside the optimizer's spec.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+///
+/// Read by hand rather than with `#[serde(flatten)]`, which would hide every key the spec does
+/// not know (a misspelt `lrr` would silently leave `lr` at its default) and the key an error is
+/// in.
+#[derive(Clone, Debug, Serialize)]
 struct RunSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     name: Option<String>,
     #[serde(flatten)]
     spec: OptimizerSpec,
+}
+
+impl<'de> Deserialize<'de> for RunSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(RunSpecVisitor)
+    }
+}
+
+struct RunSpecVisitor;
+
+impl<'de> Visitor<'de> for RunSpecVisitor {
+    type Value = RunSpec;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a run: `optimizer`, its hyperparameters and an optional `name`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RunSpec, A::Error> {
+        let mut name = None;
+        let spec =
+            OptimizerSpec::deserialize(de::value::MapAccessDeserializer::new(WithoutName {
+                map,
+                name: &mut name,
+            }))?;
+        Ok(RunSpec { name, spec })
+    }
+}
+
+/// A run's keys with `name` taken out (into `name`): what is left is the optimizer's spec, read
+/// straight from the document so that its unknown keys are refused and errors keep their key.
+struct WithoutName<'a, A> {
+    map: A,
+    name: &'a mut Option<String>,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for WithoutName<'_, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        while let Some(key) = self.map.next_key::<String>()? {
+            if key != "name" {
+                let key: de::value::StringDeserializer<A::Error> = key.into_deserializer();
+                return match seed.deserialize(key) {
+                    Ok(field) => Ok(Some(field)),
+                    // Raised again from the key's value, so that the error's path ends in the key.
+                    Err(unknown) => match self.map.next_value_seed(Raise(unknown))? {},
+                };
+            }
+            if self.name.is_some() {
+                return Err(de::Error::duplicate_field("name"));
+            }
+            *self.name = Some(self.map.next_value()?);
+        }
+        Ok(None)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.map.next_value_seed(seed)
+    }
+}
+
+/// A seed that fails with the error it holds, without reading anything.
+struct Raise<E>(E);
+
+impl<'de, E: std::fmt::Display> DeserializeSeed<'de> for Raise<E> {
+    type Value = std::convert::Infallible;
+
+    fn deserialize<D: Deserializer<'de>>(self, _: D) -> Result<Self::Value, D::Error> {
+        Err(de::Error::custom(self.0))
+    }
 }
 
 impl TryFrom<RunSpec> for RunConfig {
@@ -141,26 +220,95 @@ pub enum ConfigError {
     /// `--quick` on a configuration without a `[quick]` table.
     #[error("preset '{0}' has no [quick] scale")]
     NoQuickScale(String),
+    /// `--quick` without a preset.
+    #[error("--quick applies to a preset; name one with --preset")]
+    QuickWithoutPreset,
     /// Neither a preset nor a config file.
     #[error("nothing to run: name a preset or a config file")]
     Empty,
-    /// A layer is not valid TOML, or does not describe an experiment.
-    #[error("{origin}: {message}")]
-    Toml {
-        /// The preset, file or flags the text came from.
-        origin: String,
-        /// The parser's message, with line and column.
+    /// A layer is not valid TOML.
+    #[error("{at}: {message}")]
+    Syntax {
+        /// The layer, line and column.
+        at: Location,
+        /// The parser's message.
         message: String,
     },
-    /// A value breaks a rule.
-    #[error("invalid configuration: {field} {message}")]
+    /// A value is of the wrong kind, unknown, missing or breaks a rule.
+    #[error("{at}: {}{message}", key_prefix(.key))]
     Invalid {
-        /// The field.
-        field: String,
-        /// The rule broken.
+        /// Where the value was written.
+        at: Location,
+        /// Its key, as `runs[1].lr` (empty for the whole configuration).
+        key: String,
+        /// What is wrong.
         message: String,
     },
 }
+
+fn key_prefix(key: &str) -> String {
+    if key.is_empty() {
+        String::new()
+    } else {
+        format!("{key}: ")
+    }
+}
+
+/// Where a configuration value was written, for messages: `my.toml:12:7`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Location {
+    /// The layer: `preset 'NAME'`, a config file as named, or `command-line flags`; `None` for a
+    /// configuration built in code.
+    pub origin: Option<String>,
+    /// Line and column (from 1) in that layer's text, when the value was found there.
+    pub line_column: Option<(usize, usize)>,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.origin, self.line_column) {
+            (None, _) => f.write_str("invalid configuration"),
+            (Some(origin), None) => f.write_str(origin),
+            (Some(origin), Some((line, column))) => write!(f, "{origin}:{line}:{column}"),
+        }
+    }
+}
+
+/// One step of a key path: a table's key or an array's index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Key {
+    Name(String),
+    Index(usize),
+}
+
+/// `runs[1].lr`.
+fn key_path(path: &[Key]) -> String {
+    let mut text = String::new();
+    for key in path {
+        match key {
+            Key::Name(name) if text.is_empty() => text.push_str(name),
+            Key::Name(name) => text.push_str(&format!(".{name}")),
+            Key::Index(index) => text.push_str(&format!("[{index}]")),
+        }
+    }
+    text
+}
+
+/// The key path serde was at when it failed.
+fn serde_path(path: &serde_path_to_error::Path) -> Vec<Key> {
+    path.iter()
+        .filter_map(|segment| match segment {
+            serde_path_to_error::Segment::Seq { index } => Some(Key::Index(*index)),
+            serde_path_to_error::Segment::Map { key } => Some(Key::Name(key.clone())),
+            serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {
+                None
+            }
+        })
+        .collect()
+}
+
+/// Origin of the flags layer in messages.
+const FLAGS: &str = "command-line flags";
 
 /// The layers of a configuration, lowest precedence first.
 #[derive(Clone, Debug, Default)]
@@ -196,10 +344,7 @@ impl Layers {
             preset.insert("quick".into(), self.quick.into());
             merge(&mut table, preset);
         } else if self.quick {
-            return Err(ConfigError::Invalid {
-                field: "--quick".into(),
-                message: "applies to a preset; name one with --preset".into(),
-            });
+            return Err(ConfigError::QuickWithoutPreset);
         }
         if let Some((origin, text)) = &self.file {
             merge(&mut table, parse_table(text, origin)?);
@@ -207,21 +352,95 @@ impl Layers {
             return Err(ConfigError::Empty);
         }
         merge(&mut table, self.flags.clone());
-        let origin = match (&self.preset, &self.file) {
-            (_, Some((file, _))) => file.clone(),
-            (Some(preset), None) => format!("preset '{preset}'"),
-            (None, None) => "flags".into(),
-        };
-        let config: ExperimentConfig =
-            table
-                .try_into()
-                .map_err(|err: toml::de::Error| ConfigError::Toml {
-                    origin,
-                    message: err.message().to_string(),
-                })?;
-        config.validate()?;
+        let config: ExperimentConfig = serde_path_to_error::deserialize(table).map_err(|err| {
+            let path = serde_path(err.path());
+            self.invalid(&path, err.into_inner().message().to_string())
+        })?;
+        config
+            .check()
+            .map_err(|(path, message)| self.invalid(&path, message))?;
         Ok(config)
     }
+
+    fn invalid(&self, path: &[Key], message: String) -> ConfigError {
+        ConfigError::Invalid {
+            at: self.locate(path),
+            key: key_path(path),
+            message,
+        }
+    }
+
+    /// The topmost layer that writes `path` (or, failing that, its longest prefix: where a missing
+    /// key belongs), and where in its text; the topmost layer present when none writes any of it.
+    fn locate(&self, path: &[Key]) -> Location {
+        let flagged = matches!(path.first(), Some(Key::Name(key)) if self.flags.contains_key(key));
+        if flagged {
+            return Location {
+                origin: Some(FLAGS.into()),
+                line_column: None,
+            };
+        }
+        let preset = self.preset.as_ref().and_then(|name| {
+            let text = preset_text(name).ok()?;
+            Some((format!("preset '{name}'"), text))
+        });
+        // (origin, text, the key the layer's values sit under), topmost first.
+        let layers: Vec<(String, &str, Option<&str>)> = [
+            self.file
+                .as_ref()
+                .map(|(origin, text)| (origin.clone(), text.as_str(), None)),
+            preset
+                .clone()
+                .filter(|_| self.quick)
+                .map(|(origin, text)| (origin, text, Some("quick"))),
+            preset.map(|(origin, text)| (origin, text, None)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let found = (1..=path.len()).rev().find_map(|len| {
+            layers.iter().find_map(|(origin, text, under)| {
+                let under = under.map(|key| Key::Name(key.into()));
+                let full: Vec<Key> = under.into_iter().chain(path[..len].to_vec()).collect();
+                let start = value_span(text, &full)?.start;
+                Some(Location {
+                    origin: Some(origin.clone()),
+                    line_column: Some(line_column(text, start)),
+                })
+            })
+        });
+        found.unwrap_or_else(|| Location {
+            origin: Some(layers.first().map_or(FLAGS.into(), |layer| layer.0.clone())),
+            line_column: None,
+        })
+    }
+}
+
+/// Where in `text` the value at `path` is written, if it is.
+fn value_span(text: &str, path: &[Key]) -> Option<std::ops::Range<usize>> {
+    let root = DeTable::parse(text).ok()?;
+    let (Key::Name(first), rest) = path.split_first()? else {
+        return None;
+    };
+    let mut node = root.get_ref().get(first.as_str())?;
+    for key in rest {
+        node = match (key, node.get_ref()) {
+            (Key::Name(name), DeValue::Table(table)) => table.get(name.as_str())?,
+            (Key::Index(index), DeValue::Array(array)) => array.get(*index)?,
+            _ => return None,
+        };
+    }
+    Some(node.span())
+}
+
+/// Line and column, from 1, of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
 }
 
 /// The TOML of a shipped preset.
@@ -241,9 +460,12 @@ pub fn preset_text(name: &str) -> Result<&'static str, ConfigError> {
 
 fn parse_table(text: &str, origin: &str) -> Result<toml::Table, ConfigError> {
     text.parse::<toml::Table>()
-        .map_err(|err| ConfigError::Toml {
-            origin: origin.into(),
-            message: err.to_string().trim().replace('\n', " "),
+        .map_err(|err| ConfigError::Syntax {
+            at: Location {
+                origin: Some(origin.into()),
+                line_column: err.span().map(|span| line_column(text, span.start)),
+            },
+            message: err.message().trim().replace('\n', " "),
         })
 }
 
@@ -263,22 +485,30 @@ impl ExperimentConfig {
     /// Checks the rules serde cannot: counts, the schedule, unique run names.
     ///
     /// # Errors
-    /// [`ConfigError::Invalid`] naming the field.
+    /// [`ConfigError::Invalid`] naming the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |field: &str, message: &str| {
-            Err(ConfigError::Invalid {
-                field: field.into(),
-                message: message.into(),
+        self.check()
+            .map_err(|(path, message)| ConfigError::Invalid {
+                at: Location::default(),
+                key: key_path(&path),
+                message,
             })
-        };
+    }
+
+    /// [`Self::validate`]'s rules; a broken one as the key path it concerns and what is wrong.
+    fn check(&self) -> Result<(), (Vec<Key>, String)> {
+        let invalid = |key: &str, message: &str| Err((vec![Key::Name(key.into())], message.into()));
         if self.epochs == 0 {
             return invalid("epochs", "must be at least 1");
         }
         if self.batch_size == 0 {
             return invalid("batch_size", "must be at least 1");
         }
-        if self.train_images == Some(0) || self.test_images == Some(0) {
-            return invalid("train_images/test_images", "must be at least 1 when set");
+        if self.train_images == Some(0) {
+            return invalid("train_images", "must be at least 1 when set");
+        }
+        if self.test_images == Some(0) {
+            return invalid("test_images", "must be at least 1 when set");
         }
         if self.metrics_every == 0 {
             return invalid("metrics_every", "must be at least 1");
@@ -286,19 +516,36 @@ impl ExperimentConfig {
         if !(self.divergence_loss.is_finite() && self.divergence_loss > 0.0) {
             return invalid("divergence_loss", "must be a positive number");
         }
-        self.schedule
-            .validate()
-            .map_err(|err| ConfigError::Invalid {
-                field: "schedule".into(),
-                message: err.to_string(),
-            })?;
+        if let Err(err) = self.schedule.validate() {
+            // The failing schedule: a warmup's `then` when that fails the same way.
+            let mut path = vec![Key::Name("schedule".into())];
+            let mut failing = &self.schedule;
+            while let LrSchedule::Warmup { then, .. } = failing {
+                if then.validate().err().map(|e| e.to_string()) != Some(err.to_string()) {
+                    break;
+                }
+                path.push(Key::Name("then".into()));
+                failing = then;
+            }
+            let message = match err {
+                stepwise_optim::ConfigError::InvalidValue {
+                    field, value, rule, ..
+                } => {
+                    path.push(Key::Name(field.into()));
+                    format!("{rule} (got {value})")
+                }
+                other => other.to_string(),
+            };
+            return Err((path, message));
+        }
         if self.runs.is_empty() {
             return invalid("runs", "must list at least one run");
         }
         let mut names = BTreeSet::new();
-        for run in &self.runs {
+        for (index, run) in self.runs.iter().enumerate() {
             if !names.insert(run.name.as_str()) {
-                return invalid("runs", &format!("has two runs named '{}'", run.name));
+                let path = vec![Key::Name("runs".into()), Key::Index(index)];
+                return Err((path, format!("a second run named '{}'", run.name)));
             }
         }
         Ok(())

@@ -20,7 +20,8 @@ pub mod output;
 mod probe;
 
 pub use config::{
-    ConfigError, DEFAULT_DIVERGENCE_LOSS, ExperimentConfig, Layers, PRESETS, RunConfig, preset_text,
+    ConfigError, DEFAULT_DIVERGENCE_LOSS, ExperimentConfig, Layers, Location, PRESETS, RunConfig,
+    preset_text,
 };
 pub use experiment::{Compute, EVAL_BATCH, Event, Experiment, check_kernels};
 pub use metrics::{EpochMetrics, RunHistory, RunStatus, STEP_COLUMNS, Spread, StepMetrics};
