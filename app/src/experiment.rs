@@ -130,7 +130,7 @@ fn fallback_config() -> ExperimentConfig {
         train_images: Some(256),
         test_images: Some(100),
         augment: false,
-        schedule: stepwise_optim::LrSchedule::Constant,
+        schedule: stepwise_optim::LrSchedule::Constant {},
         divergence_loss: stepwise_engine::DEFAULT_DIVERGENCE_LOSS,
         metrics_every: 1,
         runs: vec![RunConfig {

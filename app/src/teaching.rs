@@ -1112,7 +1112,7 @@ fn map_note(side: usize, what: &str, steps: u64, gpu: Option<&Gpu>, began: Insta
 /// The optimizer `spec` describes, at a constant learning rate, or why it is invalid.
 fn optimizer_for(spec: &OptimizerSpec) -> Result<Optimizer, String> {
     let config = spec.resolve().map_err(|err| err.to_string())?;
-    Optimizer::new(config, LrSchedule::Constant).map_err(|err| err.to_string())
+    Optimizer::new(config, LrSchedule::Constant {}).map_err(|err| err.to_string())
 }
 
 /// The function's heat map: `asinh` of the value on viridis (as the basin map), with contour lines

@@ -50,7 +50,7 @@ fn a_hyperparameter_slider_changes_the_trajectory() {
     assert_ne!(after, before, "a new learning rate gives a new path");
     let mut reference = Optimizer::new(
         view.racers[0].spec.resolve().expect("valid"),
-        LrSchedule::Constant,
+        LrSchedule::Constant {},
     )
     .expect("optimizer");
     let expected = trace(
@@ -93,7 +93,7 @@ fn the_gpu_check_holds_the_fused_kernels_to_the_reference() {
         .iter()
         .map(|racer| {
             let config = racer.spec.resolve().expect("valid");
-            let mut optimizer = Optimizer::new(config, LrSchedule::Constant).expect("optimizer");
+            let mut optimizer = Optimizer::new(config, LrSchedule::Constant {}).expect("optimizer");
             trace(
                 view.function,
                 &mut optimizer,

@@ -1,7 +1,8 @@
 //! What an experiment is: the model, the data, the schedule and the runs to compare, read from TOML.
 //!
-//! A configuration is resolved from layers, each overriding the one before: a preset (with its
-//! `[quick]` table merged in for `--quick`), a config file, then command-line flags. Tables merge
+//! A configuration is resolved from layers, each overriding the one before: a preset, a config file,
+//! then command-line flags; with `--quick`, the preset's and the file's `[quick]` tables are merged
+//! into them (so a copy of a preset keeps its laptop scale). Tables merge
 //! key by key; any other value, `runs` included, is replaced whole. The result is validated once,
 //! into an [`ExperimentConfig`] whose every value is explicit, and that is what results record.
 
@@ -42,7 +43,7 @@ pub struct ExperimentConfig {
     /// The preset this configuration started from, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<String>,
-    /// Whether the preset's `[quick]` scale was applied.
+    /// Whether the `[quick]` scale (of the preset or the config file) was applied.
     #[serde(default)]
     pub quick: bool,
     /// What the experiment compares, in a sentence.
@@ -217,12 +218,9 @@ pub enum ConfigError {
         /// The shipped presets.
         known: String,
     },
-    /// `--quick` on a configuration without a `[quick]` table.
-    #[error("preset '{0}' has no [quick] scale")]
+    /// `--quick` where neither the preset nor the config file has a `[quick]` table.
+    #[error("--quick: no [quick] table in {0}")]
     NoQuickScale(String),
-    /// `--quick` without a preset.
-    #[error("--quick applies to a preset; name one with --preset")]
-    QuickWithoutPreset,
     /// Neither a preset nor a config file.
     #[error("nothing to run: name a preset or a config file")]
     Empty,
@@ -315,7 +313,7 @@ const FLAGS: &str = "command-line flags";
 pub struct Layers {
     /// A shipped preset's name.
     pub preset: Option<String>,
-    /// Apply the preset's `[quick]` table.
+    /// Apply the `[quick]` tables of the preset and of the config file.
     pub quick: bool,
     /// A config file's text and where it came from (for messages).
     pub file: Option<(String, String)>,
@@ -329,27 +327,40 @@ impl Layers {
     /// # Errors
     /// [`ConfigError`] naming the preset, file or field at fault.
     pub fn resolve(&self) -> Result<ExperimentConfig, ConfigError> {
+        let texts = self.texts()?;
+        if texts.is_empty() {
+            return Err(ConfigError::Empty);
+        }
         let mut table = toml::Table::new();
-        if let Some(name) = &self.preset {
-            let text = preset_text(name)?;
-            let mut preset = parse_table(text, &format!("preset '{name}'"))?;
-            let quick = preset.remove("quick");
-            if self.quick {
-                match quick {
-                    Some(toml::Value::Table(quick)) => merge(&mut preset, quick),
-                    _ => return Err(ConfigError::NoQuickScale(name.clone())),
+        let mut scaled = false;
+        for (origin, text) in texts.iter().rev() {
+            let mut layer = parse_table(text, origin)?;
+            // A `[quick]` table is the layer's laptop scale; a `quick = true` records one applied.
+            match layer.remove("quick") {
+                Some(toml::Value::Table(quick)) if self.quick => {
+                    merge(&mut layer, quick);
+                    scaled = true;
+                }
+                Some(toml::Value::Table(_)) | None => {}
+                Some(applied) => {
+                    layer.insert("quick".into(), applied);
                 }
             }
-            preset.insert("preset".into(), name.clone().into());
-            preset.insert("quick".into(), self.quick.into());
-            merge(&mut table, preset);
-        } else if self.quick {
-            return Err(ConfigError::QuickWithoutPreset);
+            merge(&mut table, layer);
         }
-        if let Some((origin, text)) = &self.file {
-            merge(&mut table, parse_table(text, origin)?);
-        } else if self.preset.is_none() {
-            return Err(ConfigError::Empty);
+        if self.quick && !scaled {
+            let origins: Vec<&str> = texts
+                .iter()
+                .rev()
+                .map(|(origin, _)| origin.as_str())
+                .collect();
+            return Err(ConfigError::NoQuickScale(origins.join(" or ")));
+        }
+        if let Some(name) = &self.preset {
+            table.insert("preset".into(), name.clone().into());
+        }
+        if self.quick {
+            table.insert("quick".into(), true.into());
         }
         merge(&mut table, self.flags.clone());
         let config: ExperimentConfig = serde_path_to_error::deserialize(table).map_err(|err| {
@@ -360,6 +371,19 @@ impl Layers {
             .check()
             .map_err(|(path, message)| self.invalid(&path, message))?;
         Ok(config)
+    }
+
+    /// The layers with a text, as (origin, text), topmost first: the config file, the preset.
+    fn texts(&self) -> Result<Vec<(String, &str)>, ConfigError> {
+        let mut texts: Vec<(String, &str)> = self
+            .file
+            .iter()
+            .map(|(origin, text)| (origin.clone(), text.as_str()))
+            .collect();
+        if let Some(name) = &self.preset {
+            texts.push((format!("preset '{name}'"), preset_text(name)?));
+        }
+        Ok(texts)
     }
 
     fn invalid(&self, path: &[Key], message: String) -> ConfigError {
@@ -380,37 +404,30 @@ impl Layers {
                 line_column: None,
             };
         }
-        let preset = self.preset.as_ref().and_then(|name| {
-            let text = preset_text(name).ok()?;
-            Some((format!("preset '{name}'"), text))
-        });
         // (origin, text, the key the layer's values sit under), topmost first.
-        let layers: Vec<(String, &str, Option<&str>)> = [
-            self.file
-                .as_ref()
-                .map(|(origin, text)| (origin.clone(), text.as_str(), None)),
-            preset
-                .clone()
-                .filter(|_| self.quick)
-                .map(|(origin, text)| (origin, text, Some("quick"))),
-            preset.map(|(origin, text)| (origin, text, None)),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let texts = self.texts().unwrap_or_default();
+        let layers: Vec<(&str, &str, Option<&str>)> = texts
+            .iter()
+            .flat_map(|(origin, text)| {
+                let quick = self
+                    .quick
+                    .then_some((origin.as_str(), *text, Some("quick")));
+                quick.into_iter().chain([(origin.as_str(), *text, None)])
+            })
+            .collect();
         let found = (1..=path.len()).rev().find_map(|len| {
             layers.iter().find_map(|(origin, text, under)| {
                 let under = under.map(|key| Key::Name(key.into()));
                 let full: Vec<Key> = under.into_iter().chain(path[..len].to_vec()).collect();
                 let start = value_span(text, &full)?.start;
                 Some(Location {
-                    origin: Some(origin.clone()),
+                    origin: Some((*origin).into()),
                     line_column: Some(line_column(text, start)),
                 })
             })
         });
         found.unwrap_or_else(|| Location {
-            origin: Some(layers.first().map_or(FLAGS.into(), |layer| layer.0.clone())),
+            origin: Some(layers.first().map_or(FLAGS, |layer| layer.0).into()),
             line_column: None,
         })
     }

@@ -136,15 +136,60 @@ fn bad_configurations_are_named() {
         "unknown preset 'seed-optimisers' (presets: seed-optimizers, seed-lr-sensitivity, seed-weight-decay)"
     );
     assert!(matches!(error_of(Layers::default()), ConfigError::Empty));
-    let file_only_quick = Layers {
+    let no_quick_table = Layers {
         quick: true,
         file: Some(("c.toml".into(), "epochs = 1".into())),
         ..Layers::default()
     };
-    assert!(matches!(
-        error_of(file_only_quick),
-        ConfigError::QuickWithoutPreset
-    ));
+    assert_eq!(
+        error_of(no_quick_table).to_string(),
+        "--quick: no [quick] table in c.toml"
+    );
+}
+
+/// The presets say "edit freely: `stepwise compare --config this-file.toml`": a copy of one is the
+/// same experiment at both scales, `[quick]` table and all.
+#[test]
+fn a_copy_of_a_preset_is_the_same_experiment_at_both_scales() {
+    for (name, text) in PRESETS {
+        for quick in [false, true] {
+            let copy = Layers {
+                quick,
+                file: Some((format!("{name}.toml"), text.into())),
+                ..Layers::default()
+            }
+            .resolve()
+            .unwrap_or_else(|err| panic!("{name} (quick {quick}): {err}"));
+            let shipped = preset(name, quick).resolve().expect("valid");
+            assert_eq!(
+                ExperimentConfig {
+                    preset: Some(name.into()),
+                    ..copy
+                },
+                shipped,
+                "{name} (quick {quick})"
+            );
+        }
+    }
+    // A file's [quick] table is applied over the file, above the preset's.
+    let config = Layers {
+        file: Some(("f.toml".into(), "epochs = 7\n[quick]\nepochs = 2\n".into())),
+        ..preset("seed-optimizers", true)
+    }
+    .resolve()
+    .expect("valid");
+    assert_eq!(
+        (config.epochs, config.model, config.quick),
+        (2, Arch::ResNet8, true)
+    );
+    assert_eq!(
+        error_of(Layers {
+            file: Some(("f.toml".into(), "[quick]\nepochs = 0\n".into())),
+            ..preset("seed-optimizers", true)
+        })
+        .to_string(),
+        "f.toml:2:10: epochs: must be at least 1"
+    );
 }
 
 /// The message of the error a config file `bad.toml` over the quick `seed-optimizers` preset
@@ -219,6 +264,10 @@ fn errors_name_the_file_line_column_and_key() {
              [schedule.then]\nschedule = \"cosine\"\nt_max = 0\neta_min = 0.0\n"
         ),
         "bad.toml:7:9: schedule.then.t_max: must be finite and > 0 (got 0)"
+    );
+    assert_eq!(
+        file_error("[schedule]\nschedule = \"constant\"\nwarmup_steps = 100\n"),
+        "bad.toml:1:1: schedule: unknown field `warmup_steps`, there are no fields"
     );
     // A missing key is placed where it belongs.
     assert_eq!(

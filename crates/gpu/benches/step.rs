@@ -66,7 +66,7 @@ fn fused_steps(c: &mut Criterion) {
     let grad: Vec<f32> = (0..N).map(|i| (i % 777) as f32 / 400.0 - 1.0).collect();
     for (name, spec, bytes) in CASES {
         let config: OptimizerConfig = serde_json::from_str(spec).expect("valid spec");
-        let mut optimizer = Optimizer::new(config, LrSchedule::Constant).expect("valid");
+        let mut optimizer = Optimizer::new(config, LrSchedule::Constant {}).expect("valid");
         let state = optimizer.init_state(N);
         let stepper = pollster::block_on(FusedStepper::new(
             &gpu,

@@ -52,7 +52,7 @@ impl HyperGrid {
             .into_iter()
             .map(|(lr, second)| {
                 let config = with_axes(spec, Some(lr), Some(second)).resolve().ok()?;
-                Optimizer::new(config, LrSchedule::Constant).ok()
+                Optimizer::new(config, LrSchedule::Constant {}).ok()
             })
             .collect()
     }

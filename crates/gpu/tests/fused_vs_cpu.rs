@@ -38,7 +38,7 @@ const SPECS: [&str; 14] = [
 
 fn optimizer(spec: &str) -> Optimizer {
     let config: OptimizerConfig = serde_json::from_str(spec).expect("valid spec");
-    Optimizer::new(config, LrSchedule::Constant).expect("valid optimizer")
+    Optimizer::new(config, LrSchedule::Constant {}).expect("valid optimizer")
 }
 
 /// A deterministic value in [-1, 1) from two integers (an integer hash, the same everywhere).

@@ -16,7 +16,7 @@ fn gpu() -> Gpu {
 
 fn optimizer(spec: &str) -> Optimizer {
     let config: OptimizerConfig = serde_json::from_str(spec).expect("valid spec");
-    Optimizer::new(config, LrSchedule::Constant).expect("valid optimizer")
+    Optimizer::new(config, LrSchedule::Constant {}).expect("valid optimizer")
 }
 
 const SPECS: [&str; 6] = [

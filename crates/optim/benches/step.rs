@@ -54,7 +54,8 @@ fn optimizer_steps(c: &mut Criterion) {
     group.sample_size(10);
     for (name, spec, bytes) in CASES {
         let config: OptimizerConfig = serde_json::from_str(spec).expect("valid spec");
-        let mut optimizer = Optimizer::new(config, LrSchedule::Constant).expect("valid optimizer");
+        let mut optimizer =
+            Optimizer::new(config, LrSchedule::Constant {}).expect("valid optimizer");
         let mut param = filled(1);
         let mut state = optimizer.init_state(N);
         group.throughput(Throughput::Bytes(bytes * N as u64));

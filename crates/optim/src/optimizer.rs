@@ -17,7 +17,7 @@ use crate::{
 /// ```
 /// use stepwise_optim::{LrSchedule, Optimizer, OptimizerKind};
 ///
-/// let mut optimizer = Optimizer::new(OptimizerKind::Adam.default_config(), LrSchedule::Constant)?;
+/// let mut optimizer = Optimizer::new(OptimizerKind::Adam.default_config(), LrSchedule::Constant {})?;
 /// let mut param = vec![1.0_f32, -2.0];
 /// let mut state = optimizer.init_state(param.len());
 /// let grad = vec![0.5_f32, 0.5];

@@ -13,12 +13,12 @@ use crate::ConfigError;
 use crate::config::rule;
 
 /// A learning-rate schedule, relative to the optimizer's base `lr`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "schedule", rename_all = "snake_case", deny_unknown_fields)]
 pub enum LrSchedule {
-    /// The base lr at every step.
-    #[default]
-    Constant,
+    /// The base lr at every step. (A struct variant, so that keys written beside
+    /// `schedule = "constant"`, such as a hoped-for `warmup_steps`, are refused, not ignored.)
+    Constant {},
     /// `lr · gamma^⌊i / step_size⌋` (`StepLR`).
     Step {
         /// Steps between decays (> 0).
@@ -45,6 +45,12 @@ pub enum LrSchedule {
     },
 }
 
+impl Default for LrSchedule {
+    fn default() -> Self {
+        Self::Constant {}
+    }
+}
+
 impl LrSchedule {
     /// The learning rate of step `t` (from 1) for base learning rate `base_lr`.
     pub fn lr(&self, base_lr: f64, t: u64) -> f64 {
@@ -53,7 +59,7 @@ impl LrSchedule {
 
     fn lr_at_index(&self, base_lr: f64, i: u64) -> f64 {
         match self {
-            Self::Constant => base_lr,
+            Self::Constant {} => base_lr,
             Self::Step { step_size, gamma } => {
                 let decays = (i / step_size) as f64;
                 base_lr * gamma.powf(decays)
@@ -85,7 +91,7 @@ impl LrSchedule {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let owner = &"schedule";
         match self {
-            Self::Constant => Ok(()),
+            Self::Constant {} => Ok(()),
             Self::Step { step_size, gamma } => {
                 rule::positive(owner, "step_size", *step_size as f64)?;
                 rule::non_negative(owner, "gamma", *gamma)

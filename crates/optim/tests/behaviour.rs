@@ -10,7 +10,7 @@ use stepwise_optim::{
 
 fn optimizer(spec: &str) -> Optimizer {
     let config: OptimizerConfig = serde_json::from_str(spec).expect("valid spec");
-    Optimizer::new(config, LrSchedule::Constant).expect("valid optimizer")
+    Optimizer::new(config, LrSchedule::Constant {}).expect("valid optimizer")
 }
 
 /// One row per optimizer (optax's table-driven style): each must bring the ill-conditioned
@@ -78,7 +78,7 @@ fn nan_gradients_poison_only_their_own_elements() {
             spec.amsgrad = (kind != OptimizerKind::RAdam).then_some(true);
         }
         let run = |grad: &[f32]| {
-            let mut opt = Optimizer::new(spec.resolve().expect("valid"), LrSchedule::Constant)
+            let mut opt = Optimizer::new(spec.resolve().expect("valid"), LrSchedule::Constant {})
                 .expect("valid");
             let mut param = vec![0.5_f32, -1.0, 2.0];
             let mut state = opt.init_state(3);
@@ -260,7 +260,7 @@ fn adabound_bounds_close_on_final_lr_and_follow_the_schedule() {
     let target_11 = 0.05_f64;
     assert!((bounds[10].0 as f64 - target_11 * (1.0 - 1.0 / (0.011 + 1.0))).abs() < 1e-8);
     // Far along, both bounds approach final_lr.
-    let mut late = Optimizer::new(config, LrSchedule::Constant).expect("valid");
+    let mut late = Optimizer::new(config, LrSchedule::Constant {}).expect("valid");
     let mut last = None;
     for _ in 0..1_000_000 {
         last = Some(late.begin_step());

@@ -254,7 +254,7 @@ fn schedules_are_validated() {
             LrSchedule::Warmup {
                 warmup_steps: 5,
                 start_factor: 1.5,
-                then: Box::new(LrSchedule::Constant),
+                then: Box::new(LrSchedule::Constant {}),
             },
             "start_factor",
             "must be in (0, 1]",
@@ -286,8 +286,11 @@ fn schedules_are_validated() {
 
 #[test]
 fn mismatched_lengths_and_state_are_errors_and_change_nothing() {
-    let mut optimizer =
-        Optimizer::new(OptimizerKind::Adam.default_config(), LrSchedule::Constant).expect("valid");
+    let mut optimizer = Optimizer::new(
+        OptimizerKind::Adam.default_config(),
+        LrSchedule::Constant {},
+    )
+    .expect("valid");
     let mut param = vec![1.0_f32; 4];
     let mut state = optimizer.init_state(4);
     let step = optimizer.begin_step();

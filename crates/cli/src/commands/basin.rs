@@ -126,7 +126,7 @@ pub fn run(args: &BasinArgs) -> Result<(), Error> {
         .optimizer
         .resolve()
         .map_err(|err| Error::Usage(err.to_string()))?;
-    let optimizer = Optimizer::new(config, LrSchedule::Constant)
+    let optimizer = Optimizer::new(config, LrSchedule::Constant {})
         .map_err(|err| Error::Usage(err.to_string()))?;
     let gpu = open(args.map.device)?;
     let compute = gpu.as_ref().map_or(Compute::Cpu, Compute::Gpu);

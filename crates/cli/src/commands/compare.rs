@@ -25,14 +25,15 @@ pub struct CompareArgs {
     /// A shipped preset: seed-optimizers, seed-lr-sensitivity or seed-weight-decay.
     #[arg(long)]
     preset: Option<String>,
-    /// The preset's laptop scale: a small ResNet on a subset of the data for a few epochs.
+    /// The laptop scale: the [quick] table of the preset or config file (a small ResNet on a subset
+    /// of the data for a few epochs).
     #[arg(long)]
     quick: bool,
     /// A TOML file: overrides the preset's values, or is a whole experiment by itself (a
     /// results folder's config.toml is one).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Output folder [default: results/PRESET, results/PRESET-quick, or results/FILE-STEM].
+    /// Output folder [default: results/PRESET or results/FILE-STEM, with -quick for --quick].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Where to train: auto picks a hardware GPU when wgpu finds one, else the CPU.
@@ -112,10 +113,7 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
             let config = layers
                 .resolve()
                 .map_err(|err| Error::Usage(err.to_string()))?;
-            let dir = args
-                .out
-                .clone()
-                .unwrap_or_else(|| default_out(args, config.quick));
+            let dir = args.out.clone().unwrap_or_else(|| default_out(args));
             let replaced = experiment_files(&dir, args.force)?;
             (dir, Some(config), replaced)
         }
@@ -237,16 +235,16 @@ impl CompareArgs {
     }
 }
 
-fn default_out(args: &CompareArgs, quick: bool) -> PathBuf {
+fn default_out(args: &CompareArgs) -> PathBuf {
     let name = match (&args.preset, &args.config) {
-        (Some(preset), _) if quick => format!("{preset}-quick"),
         (Some(preset), _) => preset.clone(),
         (None, Some(file)) => file
             .file_stem()
             .map_or("experiment".into(), |s| s.to_string_lossy().into_owned()),
         (None, None) => "experiment".into(),
     };
-    Path::new("results").join(name)
+    let suffix = if args.quick { "-quick" } else { "" };
+    Path::new("results").join(format!("{name}{suffix}"))
 }
 
 /// The files of another experiment in `dir`, to be replaced: refused unless `force`.

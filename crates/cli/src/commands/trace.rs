@@ -38,7 +38,7 @@ pub fn run(args: &TraceArgs) -> Result<(), Error> {
         .optimizer
         .resolve()
         .map_err(|err| Error::Usage(err.to_string()))?;
-    let mut optimizer = Optimizer::new(config, LrSchedule::Constant)
+    let mut optimizer = Optimizer::new(config, LrSchedule::Constant {})
         .map_err(|err| Error::Usage(err.to_string()))?;
     let points = match args.device {
         Device::Cpu => trace(args.function, &mut optimizer, args.start, args.steps)
