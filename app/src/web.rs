@@ -85,10 +85,12 @@ impl WebHandle {
     /// How things stand, as JSON: the GPU, the notice, the view and all settings (what a link
     /// carries), training per run, the teaching view's racers (CPU reference) and maps (state and
     /// note; [`map_losses`](Self::map_losses) has the values), and its GPU check with both
-    /// implementations' trajectories.
+    /// implementations' trajectories. Once the app has stopped: `running` false and whether it
+    /// panicked.
     pub fn status(&self) -> String {
         let Some(mut app) = self.runner.app_mut::<StepwiseApp>() else {
-            return serde_json::json!({ "running": false }).to_string();
+            let panicked = self.runner.has_panicked();
+            return serde_json::json!({ "running": false, "panicked": panicked }).to_string();
         };
         let function = app.teaching.function;
         let racers: Vec<_> = app
@@ -154,7 +156,6 @@ impl WebHandle {
         };
         serde_json::json!({
             "running": true,
-            "panicked": self.runner.has_panicked(),
             "adapter": app.gpu().map(|gpu| serde_json::json!({
                 "name": gpu.adapter.name,
                 "backend": gpu.adapter.backend,
@@ -261,6 +262,13 @@ impl WebHandle {
     /// The panic message, if the app panicked.
     pub fn panic_message(&self) -> Option<String> {
         self.runner.panic_summary().map(|summary| summary.message())
+    }
+
+    /// Panics with `message`, as a bug would: the browser tests check that the page then shows
+    /// the panic over the stopped app.
+    #[allow(clippy::panic)] // panicking is what it is for
+    pub fn simulate_panic(&self, message: &str) {
+        panic!("{message}");
     }
 
     /// Stops the app and frees the canvas.

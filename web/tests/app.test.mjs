@@ -212,3 +212,21 @@ test("a link that cannot be read is named until a good one is read, and the app 
   assert.equal(fixed.link_notice, null);
   assert.deepEqual(errors, []);
 });
+
+test("a panic is shown over the stopped app, with the way back", async (t) => {
+  const { page, errors } = await open(browser.context, link({ view: "Teaching" }));
+  t.after(() => page.close());
+  await statusWhen(page, (s) => s.running, 2 * MINUTE);
+  assert.equal(await page.locator("#crash").count(), 0, "no panic shown before one");
+
+  // Uncaught, as a panic inside a frame is.
+  await page.evaluate(() => setTimeout(() => window.stepwise.simulate_panic("a deliberate panic")));
+  const crash = page.locator("#crash");
+  await crash.waitFor({ timeout: 10_000 });
+  const text = await crash.textContent();
+  assert.match(text, /^Stepwise stopped on an internal error:\n[^]*a deliberate panic/);
+  assert.match(text, /reload the page to start again/);
+  const status = JSON.parse(await page.evaluate(() => window.stepwise.status()));
+  assert.deepEqual(status, { running: false, panicked: true });
+  assert.ok(errors.some((error) => error.includes("a deliberate panic")), errors.join("\n"));
+});
