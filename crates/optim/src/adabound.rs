@@ -23,7 +23,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::config::rule;
-use crate::lanes::{MomentLanes, for_each_block, nan_clamp, nan_max};
+use crate::lanes::{MomentRule, nan_clamp};
 use crate::{ConfigError, OptimizerKind};
 
 /// Hyperparameters of AdaBound and AdaBoundW; defaults are the reference repository's.
@@ -131,43 +131,11 @@ pub struct AdaBoundScalars {
     pub _pad: u32,
 }
 
-impl AdaBoundScalars {
-    pub(crate) fn apply(&self, lanes: MomentLanes<'_>) {
-        for_each_block(lanes, &|l| self.update_block(l));
-    }
-
-    fn update_block(&self, lanes: MomentLanes<'_>) {
-        let MomentLanes {
-            param,
-            grad,
-            exp_avg,
-            exp_avg_sq,
-            max_exp_avg_sq,
-        } = lanes;
-        let n = param.len();
-        let (grad, exp_avg, exp_avg_sq) = (&grad[..n], &mut exp_avg[..n], &mut exp_avg_sq[..n]);
-        match max_exp_avg_sq {
-            None => {
-                for i in 0..n {
-                    let v = self.moments(param[i], grad[i], &mut exp_avg[i], &mut exp_avg_sq[i]);
-                    param[i] = self.descend(param[i], exp_avg[i], v);
-                }
-            }
-            Some(max_exp_avg_sq) => {
-                let max_exp_avg_sq = &mut max_exp_avg_sq[..n];
-                for i in 0..n {
-                    let v = self.moments(param[i], grad[i], &mut exp_avg[i], &mut exp_avg_sq[i]);
-                    max_exp_avg_sq[i] = nan_max(max_exp_avg_sq[i], v);
-                    param[i] = self.descend(param[i], exp_avg[i], max_exp_avg_sq[i]);
-                }
-            }
-        }
-    }
-
-    /// L2 and both moment updates; returns the new v.
+impl MomentRule for AdaBoundScalars {
+    /// L2 and both moment updates (the parameter is left for `descend`); returns the new v.
     #[inline(always)]
-    fn moments(&self, p: f32, g: f32, m: &mut f32, v: &mut f32) -> f32 {
-        let g = self.l2.mul_add(p, g);
+    fn moments(&self, p: &mut f32, g: f32, m: &mut f32, v: &mut f32) -> f32 {
+        let g = self.l2.mul_add(*p, g);
         *m = self.one_minus_beta1.mul_add(g, *m * self.beta1);
         *v = (self.one_minus_beta2 * g).mul_add(g, *v * self.beta2);
         *v
@@ -178,7 +146,9 @@ impl AdaBoundScalars {
     fn descend(&self, p: f32, m: f32, v_hat: f32) -> f32 {
         (p - self.rate(v_hat) * m) - self.decoupled_decay * p
     }
+}
 
+impl AdaBoundScalars {
     /// The bounded per-element learning rate for second moment `v_hat`.
     #[inline(always)]
     pub(crate) fn rate(&self, v_hat: f32) -> f32 {

@@ -23,7 +23,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::config::rule;
-use crate::lanes::{MomentLanes, for_each_block, nan_max};
+use crate::lanes::MomentRule;
 use crate::{ConfigError, OptimizerKind};
 
 /// Hyperparameters of Adam and AdamW; whether decay is L2 or decoupled depends on which one
@@ -131,41 +131,7 @@ pub struct AdamScalars {
     pub _pad: [u32; 3],
 }
 
-impl AdamScalars {
-    pub(crate) fn apply(&self, lanes: MomentLanes<'_>) {
-        for_each_block(lanes, &|l| self.update_block(l));
-    }
-
-    fn update_block(&self, lanes: MomentLanes<'_>) {
-        let MomentLanes {
-            param,
-            grad,
-            exp_avg,
-            exp_avg_sq,
-            max_exp_avg_sq,
-        } = lanes;
-        let n = param.len();
-        let (grad, exp_avg, exp_avg_sq) = (&grad[..n], &mut exp_avg[..n], &mut exp_avg_sq[..n]);
-        match max_exp_avg_sq {
-            None => {
-                for i in 0..n {
-                    let v =
-                        self.moments(&mut param[i], grad[i], &mut exp_avg[i], &mut exp_avg_sq[i]);
-                    param[i] = self.descend(param[i], exp_avg[i], v);
-                }
-            }
-            Some(max_exp_avg_sq) => {
-                let max_exp_avg_sq = &mut max_exp_avg_sq[..n];
-                for i in 0..n {
-                    let v =
-                        self.moments(&mut param[i], grad[i], &mut exp_avg[i], &mut exp_avg_sq[i]);
-                    max_exp_avg_sq[i] = nan_max(max_exp_avg_sq[i], v);
-                    param[i] = self.descend(param[i], exp_avg[i], max_exp_avg_sq[i]);
-                }
-            }
-        }
-    }
-
+impl MomentRule for AdamScalars {
     /// Decay, L2 and both moment updates; returns the new v.
     #[inline(always)]
     fn moments(&self, p: &mut f32, g: f32, m: &mut f32, v: &mut f32) -> f32 {

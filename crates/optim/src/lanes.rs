@@ -158,3 +158,47 @@ pub(crate) fn nan_clamp(x: f32, lower: f32, upper: f32) -> f32 {
         x
     }
 }
+
+/// The per-element rule of an optimizer on [`MomentLanes`] with an optional running maximum of the
+/// second moment (AMSGrad, AMSBound): Adam, AdamW, AdaBound, AdaBoundW.
+pub(crate) trait MomentRule: Sync {
+    /// Weight decay, L2 and both moment updates of one element; returns the new second moment.
+    fn moments(&self, p: &mut f32, g: f32, m: &mut f32, v: &mut f32) -> f32;
+    /// The parameter after the step, from the first moment and the (maximal) second moment.
+    fn descend(&self, p: f32, m: f32, v_hat: f32) -> f32;
+}
+
+/// Applies `rule` to every element of `lanes`, in parallel blocks.
+pub(crate) fn apply_moment_rule(rule: &impl MomentRule, lanes: MomentLanes<'_>) {
+    for_each_block(lanes, &|block| moment_rule_block(rule, block));
+}
+
+/// One block: the branch on the running maximum is taken once, outside the loop.
+fn moment_rule_block(rule: &impl MomentRule, lanes: MomentLanes<'_>) {
+    let MomentLanes {
+        param,
+        grad,
+        exp_avg,
+        exp_avg_sq,
+        max_exp_avg_sq,
+    } = lanes;
+    let n = param.len();
+    // Re-sliced to one length so that the loops run without bounds checks.
+    let (grad, exp_avg, exp_avg_sq) = (&grad[..n], &mut exp_avg[..n], &mut exp_avg_sq[..n]);
+    match max_exp_avg_sq {
+        None => {
+            for i in 0..n {
+                let v = rule.moments(&mut param[i], grad[i], &mut exp_avg[i], &mut exp_avg_sq[i]);
+                param[i] = rule.descend(param[i], exp_avg[i], v);
+            }
+        }
+        Some(max_exp_avg_sq) => {
+            let max_exp_avg_sq = &mut max_exp_avg_sq[..n];
+            for i in 0..n {
+                let v = rule.moments(&mut param[i], grad[i], &mut exp_avg[i], &mut exp_avg_sq[i]);
+                max_exp_avg_sq[i] = nan_max(max_exp_avg_sq[i], v);
+                param[i] = rule.descend(param[i], exp_avg[i], max_exp_avg_sq[i]);
+            }
+        }
+    }
+}

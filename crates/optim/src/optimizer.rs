@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::lanes::apply_moment_rule;
 use crate::{
     AdaBoundScalars, AdamScalars, ConfigError, LrSchedule, OptimizerConfig, ParamState,
     RAdamScalars, SgdScalars, StateError,
@@ -205,9 +206,11 @@ impl Step {
     ) -> Result<(), StateError> {
         match &self.scalars {
             StepScalars::Sgd(s) => s.apply(state.sgd_lanes(param, grad, s.has_momentum != 0)?),
-            StepScalars::Adam(s) => s.apply(state.moment_lanes(param, grad, s.amsgrad != 0)?),
+            StepScalars::Adam(s) => {
+                apply_moment_rule(s, state.moment_lanes(param, grad, s.amsgrad != 0)?);
+            }
             StepScalars::AdaBound(s) => {
-                s.apply(state.moment_lanes(param, grad, s.amsbound != 0)?);
+                apply_moment_rule(s, state.moment_lanes(param, grad, s.amsbound != 0)?);
             }
             StepScalars::RAdam(s) => s.apply(state.moment_lanes(param, grad, false)?),
         }
