@@ -85,11 +85,7 @@ impl AdamConfig {
         let t = t as f64;
         let bias_correction1 = 1.0 - self.beta1.powf(t);
         let bias_correction2 = 1.0 - self.beta2.powf(t);
-        let (decay, l2) = if decoupled {
-            (1.0 - lr * self.weight_decay, 0.0)
-        } else {
-            (1.0, self.weight_decay)
-        };
+        let (decay, l2) = decay_and_l2(decoupled, lr, self.weight_decay);
         AdamScalars {
             decay: decay as f32,
             l2: l2 as f32,
@@ -102,6 +98,17 @@ impl AdamConfig {
             amsgrad: u32::from(self.amsgrad),
             _pad: [0; 3],
         }
+    }
+}
+
+/// Weight decay as the kernels apply it, `(decay, l2)`: decoupled (AdamW's `p *= 1 − lr·λ`, so
+/// `(1 − lr·λ, 0)`) or L2 (`λ·p` added to the gradient, so `(1, λ)`). Shared with RAdam's
+/// `decoupled_weight_decay`.
+pub(crate) fn decay_and_l2(decoupled: bool, lr: f64, weight_decay: f64) -> (f64, f64) {
+    if decoupled {
+        (1.0 - lr * weight_decay, 0.0)
+    } else {
+        (1.0, weight_decay)
     }
 }
 

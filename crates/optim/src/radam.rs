@@ -21,6 +21,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
+use crate::adam::decay_and_l2;
 use crate::config::rule;
 use crate::lanes::{MomentLanes, for_each_block};
 use crate::{ConfigError, OptimizerKind};
@@ -81,11 +82,7 @@ impl RAdamConfig {
         } else {
             0.0
         };
-        let (decay, l2) = if self.decoupled_weight_decay {
-            (1.0 - lr * self.weight_decay, 0.0)
-        } else {
-            (1.0, self.weight_decay)
-        };
+        let (decay, l2) = decay_and_l2(self.decoupled_weight_decay, lr, self.weight_decay);
         RAdamScalars {
             decay: decay as f32,
             l2: l2 as f32,
