@@ -225,7 +225,7 @@ async fn drive(
         }
         // On the web, let the browser draw and take input between units of work.
         #[cfg(target_arch = "wasm32")]
-        task::sleep(0).await;
+        task::yield_now().await;
     }
     send(Update::Ended(Box::new(experiment)));
 }

@@ -1,23 +1,20 @@
 //! Work beside the UI: a thread of its own on the desktop, a task on the browser's event loop on
 //! the web (which has no threads and must never block).
 
-use std::future::Future;
+#[cfg(target_arch = "wasm32")]
+pub use browser::{sleep, spawn, yield_now};
 
 /// Runs `work` in the background; `Err` says why it could not start.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn spawn(name: &str, work: impl Future<Output = ()> + Send + 'static) -> Result<(), String> {
+pub fn spawn(
+    name: &str,
+    work: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
     std::thread::Builder::new()
         .name(name.to_owned())
         .spawn(move || pollster::block_on(work))
         .map(drop)
         .map_err(|err| format!("cannot start the {name} thread: {err}"))
-}
-
-/// Runs `work` in the background; `Err` says why it could not start.
-#[cfg(target_arch = "wasm32")]
-pub fn spawn(_name: &str, work: impl Future<Output = ()> + 'static) -> Result<(), String> {
-    wasm_bindgen_futures::spawn_local(work);
-    Ok(())
 }
 
 /// Waits `millis` milliseconds without holding up the UI.
@@ -26,20 +23,99 @@ pub async fn sleep(millis: u32) {
     std::thread::sleep(std::time::Duration::from_millis(u64::from(millis)));
 }
 
-/// Waits `millis` milliseconds (0: until the browser has had a turn to draw and take input).
 #[cfg(target_arch = "wasm32")]
-pub async fn sleep(millis: u32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-        let timeout = i32::try_from(millis).unwrap_or(i32::MAX);
-        let scheduled = web_sys::window().is_some_and(|window| {
-            window
-                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, timeout)
-                .is_ok()
+mod browser {
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+    use std::future::Future;
+    use std::rc::Rc;
+
+    use js_sys::{Function, Promise};
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::{JsCast as _, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::MessageChannel;
+
+    /// Runs `work` in the background; `Err` says why it could not start.
+    pub fn spawn(_name: &str, work: impl Future<Output = ()> + 'static) -> Result<(), String> {
+        wasm_bindgen_futures::spawn_local(work);
+        Ok(())
+    }
+
+    /// Waits `millis` milliseconds.
+    pub async fn sleep(millis: u32) {
+        let promise = Promise::new(&mut |resolve, _reject| {
+            let timeout = i32::try_from(millis).unwrap_or(i32::MAX);
+            let scheduled = web_sys::window().is_some_and(|window| {
+                window
+                    .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, timeout)
+                    .is_ok()
+            });
+            if !scheduled {
+                // No window (a worker): go on at once rather than wait forever.
+                let _ = resolve.call0(&JsValue::NULL);
+            }
         });
-        if !scheduled {
-            // No window (a worker): go on at once rather than wait forever.
-            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+        let _ = JsFuture::from(promise).await;
+    }
+
+    /// Gives the browser a turn to draw and take input, then goes on: a message the page posts
+    /// to itself, which is not held back as chained `setTimeout`s are (to 4 ms each, and to once
+    /// a second or less in a hidden tab), so long work, a training run, keeps its pace.
+    pub async fn yield_now() {
+        let promise = Promise::new(&mut |resolve, _reject| {
+            let posted = YIELD_CHANNEL.with(|channel| {
+                channel
+                    .as_ref()
+                    .is_some_and(|channel| channel.post(resolve.clone()))
+            });
+            if !posted {
+                let _ = resolve.call0(&JsValue::NULL);
+            }
+        });
+        let _ = JsFuture::from(promise).await;
+    }
+
+    /// The page's channel to itself: each message resumes the oldest waiting [`yield_now`].
+    struct YieldChannel {
+        channel: MessageChannel,
+        waiting: Rc<RefCell<VecDeque<Function>>>,
+        /// Kept alive as long as the channel calls it.
+        _on_message: Closure<dyn FnMut()>,
+    }
+
+    impl YieldChannel {
+        fn new() -> Option<Self> {
+            let channel = MessageChannel::new().ok()?;
+            let waiting = Rc::<RefCell<VecDeque<Function>>>::default();
+            let next = Rc::clone(&waiting);
+            let on_message = Closure::<dyn FnMut()>::new(move || {
+                let resume = next.borrow_mut().pop_front();
+                if let Some(resume) = resume {
+                    let _ = resume.call0(&JsValue::NULL);
+                }
+            });
+            channel
+                .port1()
+                .set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            Some(Self {
+                channel,
+                waiting,
+                _on_message: on_message,
+            })
         }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+
+        /// Queues `resume` behind a message; false when the message could not be posted.
+        fn post(&self, resume: Function) -> bool {
+            let posted = self.channel.port2().post_message(&JsValue::NULL).is_ok();
+            if posted {
+                self.waiting.borrow_mut().push_back(resume);
+            }
+            posted
+        }
+    }
+
+    thread_local! {
+        static YIELD_CHANNEL: Option<YieldChannel> = YieldChannel::new();
+    }
 }

@@ -1093,7 +1093,7 @@ impl TeachingView {
 /// thread of its own).
 async fn pause() {
     #[cfg(target_arch = "wasm32")]
-    task::sleep(0).await;
+    task::yield_now().await;
 }
 
 /// What computed a map and how long it took: "96×96 starts × 300 steps on the GPU (adapter) in
