@@ -37,8 +37,26 @@ pub fn is_installed(dir: &Path) -> bool {
         .all(|file| batches.join(file).is_file())
 }
 
-/// Loads the data set installed in `dir`.
+/// The installation `dir` names: `dir`, or its parent when `dir` is an installation's
+/// `cifar-10-batches-bin` folder itself (pointing at the unpacked folder is an easy slip, and
+/// would otherwise fall back to the sample).
+fn installation(dir: &Path) -> &Path {
+    match dir.parent() {
+        Some(parent)
+            if dir.file_name() == Some(std::ffi::OsStr::new(BATCHES_DIR))
+                && !is_installed(dir)
+                && is_installed(parent) =>
+        {
+            parent
+        }
+        _ => dir,
+    }
+}
+
+/// Loads the data set installed in `dir` (or in its parent, when `dir` is the installation's
+/// `cifar-10-batches-bin`).
 pub fn load(dir: &Path) -> Result<Cifar10, DataError> {
+    let dir = installation(dir);
     if !is_installed(dir) {
         return Err(DataError::NotInstalled {
             dir: dir.to_path_buf(),
@@ -57,11 +75,12 @@ pub fn load(dir: &Path) -> Result<Cifar10, DataError> {
     })
 }
 
-/// Loads the data set installed in `dir`, or the shipped sample if none is (see
+/// Loads the data set installed in `dir` (as [`load`]), or the shipped sample if none is (see
 /// [`Cifar10::source`]). A data set that is installed but unreadable is an error, not a fallback.
 /// (Native only: the browser build fetches the sample, see [`crate::sample_from_bytes`].)
 #[cfg(not(target_arch = "wasm32"))]
 pub fn load_or_sample(dir: &Path) -> Result<Cifar10, DataError> {
+    let dir = installation(dir);
     let batches = dir.join(BATCHES_DIR);
     if is_installed(dir) {
         load(dir)

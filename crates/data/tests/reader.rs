@@ -109,6 +109,27 @@ fn a_label_above_nine_is_named_with_record_and_offset() {
 }
 
 #[test]
+fn the_unpacked_folder_itself_names_its_installation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, bytes) in support::layout() {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, bytes).expect("write");
+    }
+    let batches = dir.path().join(stepwise_data::BATCHES_DIR);
+    for data in [load(&batches), load_or_sample(&batches)] {
+        let data = data.expect("installed");
+        assert_eq!(data.source, Source::Installed(dir.path().to_path_buf()));
+        assert_eq!((data.train.len(), data.test.len()), (2_000, 1_000));
+    }
+    // A folder of that name that is not inside an installation is still just a folder.
+    let lone = tempfile::tempdir().expect("tempdir");
+    let lone = lone.path().join(stepwise_data::BATCHES_DIR);
+    std::fs::create_dir(&lone).expect("mkdir");
+    assert!(matches!(load(&lone), Err(DataError::NotInstalled { .. })));
+}
+
+#[test]
 fn an_installed_but_corrupt_file_is_an_error_not_a_fallback_to_the_sample() {
     let dir = tempfile::tempdir().expect("tempdir");
     let batches = dir.path().join(stepwise_data::BATCHES_DIR);
