@@ -96,15 +96,19 @@ impl StepwiseApp {
     }
 
     /// The settings of a link (JSON of the persisted settings) laid over this app's: what the link
-    /// leaves out keeps its current value.
+    /// leaves out keeps its current value. Also returns the link's keys that are no setting (a
+    /// typo in a hand-edited link), as `teaching.stepz`: they change nothing, and the user should
+    /// hear so.
     ///
     /// # Errors
     /// JSON that is not settings, naming the field at fault.
-    pub fn linked(&self, json: &str) -> Result<Self, serde_json::Error> {
+    pub fn linked(&self, json: &str) -> Result<(Self, Vec<String>), serde_json::Error> {
         let link: serde_json::Value = serde_json::from_str(json)?;
         let mut settings = serde_json::to_value(self)?;
         lay_over(&mut settings, link);
-        serde_json::from_value(settings)
+        let mut ignored = Vec::new();
+        let app = serde_ignored::deserialize(settings, |key| ignored.push(key.to_string()))?;
+        Ok((app, ignored))
     }
 
     /// Takes the settings of `other` (a link's), keeping this app's GPU and notices. A view whose
@@ -218,21 +222,23 @@ mod tests {
     use super::*;
 
     /// A link that names only some settings leaves the others as they are, and a view whose
-    /// settings it does not change keeps its live state.
+    /// settings it does not change keeps its live state; keys that are no setting are named.
     #[test]
     fn a_partial_link_changes_only_what_it_names() {
         let mut app = StepwiseApp::default();
         app.teaching.steps = 77;
         app.teaching.start_basin(None);
-        let linked = app.linked(r#"{"view": "Teaching"}"#).expect("a valid link");
+        let (linked, ignored) = app.linked(r#"{"view": "Teaching"}"#).expect("a valid link");
+        assert_eq!(ignored, Vec::<String>::new());
         assert_eq!(app.take_settings(linked), Vec::<String>::new());
         assert_eq!(app.view, View::Teaching);
         assert_eq!(app.teaching.steps, 77, "not named by the link: kept");
         assert!(app.teaching.is_busy(), "the basin map went on");
 
-        let linked = app
-            .linked(r#"{"teaching": {"steps": 5000000}}"#)
+        let (linked, ignored) = app
+            .linked(r#"{"teaching": {"steps": 5000000, "stepz": 3}, "veiw": "Experiment"}"#)
             .expect("a valid link");
+        assert_eq!(ignored, ["teaching.stepz", "veiw"]);
         assert_eq!(app.take_settings(linked), ["steps 5000000 → 2000"]);
         assert_eq!(app.teaching.steps, 2000);
         assert_eq!(app.view, View::Teaching, "not named by this link: kept");

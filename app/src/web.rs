@@ -409,8 +409,13 @@ impl Link {
             return;
         };
         match app.linked(&json) {
-            Ok(linked) => {
-                let corrected = app.take_settings(linked);
+            Ok((linked, ignored)) => {
+                let mut corrected = app.take_settings(linked);
+                corrected.extend(
+                    ignored
+                        .iter()
+                        .map(|key| format!("{key} is not a setting and was ignored")),
+                );
                 app.link_notice = (!corrected.is_empty()).then(|| {
                     format!(
                         "The link's settings were corrected: {}.",

@@ -194,7 +194,7 @@ test("without WebGPU the app says so and the teaching view still works on the CP
   assert.deepEqual(errors, []);
 });
 
-test("a link that cannot be read is named until a good one is read, and the app starts anyway", async (t) => {
+test("a link that cannot be read is named until a good one is read, and the app starts anyway; a typo is named", async (t) => {
   const { page, errors } = await open(browser.context, `${server.url}#%7Bnot%20json`);
   t.after(() => page.close());
   const status = await statusWhen(page, (s) => s.running, 2 * MINUTE);
@@ -210,6 +210,12 @@ test("a link that cannot be read is named until a good one is read, and the app 
     ? statusWhen(page, (s) => s.view === "Teaching", MINUTE)
     : statusWhen(page, (s) => s.view === "Internals", MINUTE));
   assert.equal(fixed.link_notice, null);
+  // A key that is no setting (a typo) changes nothing, and is named.
+  await page.evaluate(() => {
+    location.hash = encodeURIComponent(JSON.stringify({ teaching: { stepz: 5 } }));
+  });
+  const typo = await statusWhen(page, (s) => s.link_notice !== null, MINUTE);
+  assert.equal(typo.link_notice, "The link's settings were corrected: teaching.stepz is not a setting and was ignored.");
   assert.deepEqual(errors, []);
 });
 
