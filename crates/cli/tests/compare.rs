@@ -50,6 +50,7 @@ fn setup(dir: &Path) -> (String, String) {
     let config = dir.join("tiny.toml");
     std::fs::write(&config, EXPERIMENT).expect("config");
     let data = dir.join("no-data-here");
+    std::fs::create_dir(&data).expect("an empty data folder: the sample is used");
     (config.display().to_string(), data.display().to_string())
 }
 
@@ -227,6 +228,24 @@ fn bad_input_is_refused_with_a_reason() {
         text(&into_file.stderr).contains(&format!("--out {file}: not a folder")),
         "{}",
         text(&into_file.stderr)
+    );
+
+    let typo = dir.path().join("no-such-folder").display().to_string();
+    let missing_data = stepwise(&[
+        "compare",
+        "--preset",
+        "seed-optimizers",
+        "--quick",
+        "--data-dir",
+        &typo,
+        "--out",
+        &out,
+    ]);
+    assert_eq!(missing_data.status.code(), Some(2));
+    assert!(
+        text(&missing_data.stderr).contains(&format!("--data-dir {typo}: no such folder")),
+        "{}",
+        text(&missing_data.stderr)
     );
 
     let nothing = stepwise(&["compare", "--resume", &out]);

@@ -63,8 +63,8 @@ pub struct CompareArgs {
     /// Evaluate on the first N test images.
     #[arg(long, value_name = "N")]
     test_images: Option<usize>,
-    /// CIFAR-10 folder [default: the platform cache folder's stepwise/cifar10]; the shipped
-    /// sample is used when no data set is installed there.
+    /// CIFAR-10 folder, which must exist [default: the platform cache folder's stepwise/cifar10];
+    /// the shipped sample is used when no data set is installed there.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
 }
@@ -122,6 +122,14 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
     let data_dir = data_dir(&DirArg {
         dir: args.data_dir.clone(),
     })?;
+    // An empty folder means "nothing installed" (the sample is used); a folder that does not
+    // exist can only be a slip.
+    if args.data_dir.is_some() && !data_dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "--data-dir {}: no such folder",
+            data_dir.display()
+        )));
+    }
     let data =
         stepwise_data::load_or_sample(&data_dir).map_err(|err| Error::Failed(err.to_string()))?;
     let mut experiment = match layers {
