@@ -97,6 +97,6 @@ pub fn load_or_sample(dir: &Path) -> Result<Cifar10, DataError> {
             missing,
         })
     } else {
-        crate::sample::load(dir)
+        crate::sample::load_sample(dir)
     }
 }

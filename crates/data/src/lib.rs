@@ -32,4 +32,6 @@ pub use install::load_or_sample;
 pub use install::{
     BATCHES_DIR, META_FILE, TEST_FILE, TRAIN_FILES, default_dir, is_installed, load,
 };
+#[cfg(not(target_arch = "wasm32"))]
+pub use sample::load_sample;
 pub use sample::{SAMPLE_TEST_FILE, SAMPLE_TRAIN_FILE, sample_from_bytes};

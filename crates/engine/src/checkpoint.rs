@@ -229,6 +229,65 @@ impl Experiment {
     /// [`EngineError::Checkpoint`] for an unreadable, truncated or foreign file, tensors that
     /// do not fit the configured model, or other data than the checkpoint's.
     pub fn resume(path: &Path, data: Cifar10, compute: Compute) -> Result<Self, EngineError> {
+        Self::resume_from(Checkpoint::read(path)?, data, compute)
+    }
+
+    /// [`resume`](Self::resume) from a checkpoint already read (to choose the data by
+    /// [`Checkpoint::trained_on_sample`] first).
+    ///
+    /// # Errors
+    /// As [`resume`](Self::resume).
+    pub fn resume_from(
+        checkpoint: Checkpoint,
+        data: Cifar10,
+        compute: Compute,
+    ) -> Result<Self, EngineError> {
+        let Checkpoint {
+            path,
+            bytes,
+            metadata,
+        } = checkpoint;
+        let fail = |message: String| EngineError::Checkpoint {
+            path: path.clone(),
+            message,
+        };
+        let tensors = SafeTensors::deserialize(&bytes)
+            .map_err(|err| fail(format!("tensors do not parse ({err})")))?;
+        let mut runs = Self::fresh_runs(&metadata.config, compute)?;
+        for (r, (run, saved)) in runs.iter_mut().zip(&metadata.runs).enumerate() {
+            restore_run(run, r, saved, &metadata.config, &tensors, &compute.device())
+                .map_err(&fail)?;
+        }
+        let experiment =
+            Self::assemble(metadata.config, data, compute, runs, metadata.epochs_done)?;
+        if let Some(saved) = metadata.data {
+            let now = DataUsed::of(&experiment);
+            if saved != now {
+                return Err(fail(format!(
+                    "it was trained on {}, but the data now is {}; resume where the same data is \
+                     installed (--data-dir)",
+                    saved.describe(),
+                    now.describe()
+                )));
+            }
+        }
+        Ok(experiment)
+    }
+}
+
+/// A checkpoint file read and its metadata checked, its tensors not yet parsed.
+pub struct Checkpoint {
+    path: std::path::PathBuf,
+    bytes: Vec<u8>,
+    metadata: Metadata,
+}
+
+impl Checkpoint {
+    /// Reads the checkpoint at `path`.
+    ///
+    /// # Errors
+    /// [`EngineError::Checkpoint`] for an unreadable, truncated or foreign file.
+    pub fn read(path: &Path) -> Result<Self, EngineError> {
         let fail = |message: String| EngineError::Checkpoint {
             path: path.to_path_buf(),
             message,
@@ -252,27 +311,20 @@ impl Experiment {
         if metadata.runs.len() != metadata.config.runs.len() {
             return Err(fail("run count differs from its configuration".into()));
         }
-        let tensors = SafeTensors::deserialize(&bytes)
-            .map_err(|err| fail(format!("tensors do not parse ({err})")))?;
-        let mut runs = Self::fresh_runs(&metadata.config, compute)?;
-        for (r, (run, saved)) in runs.iter_mut().zip(&metadata.runs).enumerate() {
-            restore_run(run, r, saved, &metadata.config, &tensors, &compute.device())
-                .map_err(&fail)?;
-        }
-        let experiment =
-            Self::assemble(metadata.config, data, compute, runs, metadata.epochs_done)?;
-        if let Some(saved) = metadata.data {
-            let now = DataUsed::of(&experiment);
-            if saved != now {
-                return Err(fail(format!(
-                    "it was trained on {}, but the data now is {}; resume where the same data is \
-                     installed (--data-dir)",
-                    saved.describe(),
-                    now.describe()
-                )));
-            }
-        }
-        Ok(experiment)
+        Ok(Self {
+            path: path.to_path_buf(),
+            bytes,
+            metadata,
+        })
+    }
+
+    /// Whether the experiment was trained on the shipped sample (so that it resumes on the sample
+    /// even where CIFAR-10 has been installed since).
+    pub fn trained_on_sample(&self) -> bool {
+        self.metadata
+            .data
+            .as_ref()
+            .is_some_and(|data| data.source == DataSource::Sample)
     }
 }
 

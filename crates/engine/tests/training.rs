@@ -270,7 +270,25 @@ fn a_resumed_experiment_ends_exactly_as_an_uninterrupted_one() {
         ),
         "{err}"
     );
-    let mut resumed = Experiment::resume(&path, sample(), Compute::Cpu).expect("resume");
+    // The same images from an installation are other data too (the CLI reads the checkpoint
+    // first and resumes a sample-trained experiment on the sample).
+    let installed = stepwise_data::Cifar10 {
+        source: stepwise_data::Source::Installed(dir.path().to_path_buf()),
+        ..sample()
+    };
+    let err = match Experiment::resume(&path, installed, Compute::Cpu) {
+        Ok(_) => panic!("resumed on an installation"),
+        Err(err) => err.to_string(),
+    };
+    assert!(
+        err.contains(
+            "but the data now is 96 training and 100 test images of an installed CIFAR-10"
+        ),
+        "{err}"
+    );
+    let saved = checkpoint::Checkpoint::read(&path).expect("read");
+    assert!(saved.trained_on_sample());
+    let mut resumed = Experiment::resume_from(saved, sample(), Compute::Cpu).expect("resume");
     assert_eq!(resumed.epochs_done(), 1);
     assert_eq!(resumed.steps(0), 3);
     drive(&mut resumed, None);

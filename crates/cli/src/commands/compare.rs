@@ -10,7 +10,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use stepwise_engine::output::{self, Results};
 use stepwise_engine::{
     Compute, EngineError, Event, Experiment, Layers, PRESETS, RunHistory, RunStatus, check_kernels,
-    checkpoint,
+    checkpoint::{self, Checkpoint},
 };
 use stepwise_gpu::Gpu;
 use stepwise_model::Arch;
@@ -130,13 +130,23 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
             data_dir.display()
         )));
     }
-    let data =
-        stepwise_data::load_or_sample(&data_dir).map_err(|err| Error::Failed(err.to_string()))?;
+    let load = |sample: bool| {
+        let data = if sample {
+            stepwise_data::load_sample(&data_dir)
+        } else {
+            stepwise_data::load_or_sample(&data_dir)
+        };
+        data.map_err(|err| Error::Failed(err.to_string()))
+    };
     let mut experiment = match layers {
-        Some(config) => Experiment::new(config, data, compute),
-        None => Experiment::resume(&dir.join(checkpoint::FILE_NAME), data, compute),
-    }
-    .map_err(failed)?;
+        Some(config) => Experiment::new(config, load(false)?, compute).map_err(failed)?,
+        None => {
+            // On the data it was trained on: the sample stays the sample after an installation.
+            let saved = Checkpoint::read(&dir.join(checkpoint::FILE_NAME)).map_err(failed)?;
+            let data = load(saved.trained_on_sample())?;
+            Experiment::resume_from(saved, data, compute).map_err(failed)?
+        }
+    };
     if let Some(gpu) = &gpu {
         pollster::block_on(check_kernels(experiment.config(), gpu)).map_err(failed)?;
     }
