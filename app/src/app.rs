@@ -249,4 +249,44 @@ mod tests {
             .expect("not a number");
         assert!(err.to_string().contains("invalid type"), "{err}");
     }
+
+    /// eframe's storage, in memory.
+    #[derive(Default)]
+    struct Memory(std::collections::HashMap<String, String>);
+
+    impl eframe::Storage for Memory {
+        fn get_string(&self, key: &str) -> Option<String> {
+            self.0.get(key).cloned()
+        }
+        fn set_string(&mut self, key: &str, value: String) {
+            self.0.insert(key.into(), value);
+        }
+        fn remove_string(&mut self, key: &str) {
+            self.0.remove(key);
+        }
+        fn flush(&mut self) {}
+    }
+
+    /// The settings come back as they were saved, through eframe's own format (RON), runs and
+    /// schedule included.
+    #[test]
+    fn settings_survive_eframe_storage() {
+        let mut app = StepwiseApp::default();
+        app.view = View::Teaching;
+        app.teaching.steps = 123;
+        app.experiment.config.schedule = stepwise_optim::LrSchedule::Warmup {
+            warmup_steps: 10,
+            start_factor: 0.5,
+            then: Box::new(stepwise_optim::LrSchedule::Constant {}),
+        };
+        let mut storage = Memory::default();
+        eframe::set_value(&mut storage, eframe::APP_KEY, &app);
+        let restored: StepwiseApp =
+            eframe::get_value(&storage, eframe::APP_KEY).expect("settings read back");
+        assert_eq!(
+            serde_json::to_value(&restored).expect("json"),
+            serde_json::to_value(&app).expect("json")
+        );
+        assert!(!restored.experiment.config.runs.is_empty());
+    }
 }

@@ -164,7 +164,8 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for WithoutName<'_, A> {
             if self.name.is_some() {
                 return Err(de::Error::duplicate_field("name"));
             }
-            *self.name = Some(self.map.next_value()?);
+            // As `Option`, as it is serialised: RON writes `Some("SGD")`.
+            *self.name = self.map.next_value::<Option<String>>()?;
         }
         Ok(None)
     }
