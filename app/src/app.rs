@@ -271,8 +271,10 @@ mod tests {
     /// schedule included.
     #[test]
     fn settings_survive_eframe_storage() {
-        let mut app = StepwiseApp::default();
-        app.view = View::Teaching;
+        let mut app = StepwiseApp {
+            view: View::Teaching,
+            ..StepwiseApp::default()
+        };
         app.teaching.steps = 123;
         app.experiment.config.schedule = stepwise_optim::LrSchedule::Warmup {
             warmup_steps: 10,
