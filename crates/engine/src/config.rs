@@ -364,10 +364,12 @@ impl Layers {
             table.insert("quick".into(), true.into());
         }
         merge(&mut table, self.flags.clone());
-        let config: ExperimentConfig = serde_path_to_error::deserialize(table).map_err(|err| {
-            let path = serde_path(err.path());
-            self.invalid(&path, err.into_inner().message().to_string())
-        })?;
+        let config: ExperimentConfig =
+            serde_path_to_error::deserialize(table.clone()).map_err(|err| {
+                let mut path = serde_path(err.path());
+                path.extend(failing_hyperparameter(&table, &path).map(|key| Key::Name(key.into())));
+                self.invalid(&path, err.into_inner().message().to_string())
+            })?;
         config
             .check()
             .map_err(|(path, message)| self.invalid(&path, message))?;
@@ -432,6 +434,17 @@ impl Layers {
             line_column: None,
         })
     }
+}
+
+/// The hyperparameter that the run at `path` (`runs[i]`) fails on, when its spec reads but does
+/// not resolve: serde's error keeps only the message, and the key locates the line.
+fn failing_hyperparameter(table: &toml::Table, path: &[Key]) -> Option<&'static str> {
+    let [Key::Name(runs), Key::Index(index)] = path else {
+        return None;
+    };
+    let run = table.get(runs.as_str())?.as_array()?.get(*index)?.clone();
+    let run: RunSpec = run.try_into().ok()?;
+    run.spec.resolve().err().map(|err| err.field())
 }
 
 /// Where in `text` the value at `path` is written, if it is.
@@ -539,17 +552,15 @@ impl ExperimentConfig {
             let mut path = vec![Key::Name("schedule".into())];
             let mut failing = &self.schedule;
             while let LrSchedule::Warmup { then, .. } = failing {
-                if then.validate().err().map(|e| e.to_string()) != Some(err.to_string()) {
+                if then.validate().err().as_ref() != Some(&err) {
                     break;
                 }
                 path.push(Key::Name("then".into()));
                 failing = then;
             }
+            path.push(Key::Name(err.field().into()));
             let message = match err {
-                stepwise_optim::ConfigError::InvalidValue {
-                    field, value, rule, ..
-                } => {
-                    path.push(Key::Name(field.into()));
+                stepwise_optim::ConfigError::InvalidValue { value, rule, .. } => {
                     format!("{rule} (got {value})")
                 }
                 other => other.to_string(),

@@ -237,12 +237,17 @@ fn errors_name_the_file_line_column_and_key() {
     );
     assert_eq!(
         file_error(&format!("{runs}optimizer = \"adam\"\nlr = -1.0\n")),
-        "bad.toml:5:1: runs[1]: run 'b': adam: invalid lr = -1: must be finite and >= 0"
+        "bad.toml:8:6: runs[1].lr: run 'b': adam: invalid lr = -1: must be finite and >= 0"
     );
     assert_eq!(
         file_error(&format!("{runs}optimizer = \"sgd\"\nbeta1 = 0.9\n")),
-        "bad.toml:5:1: runs[1]: run 'b': beta1 does not apply to sgd (it applies to: adam, \
+        "bad.toml:8:9: runs[1].beta1: run 'b': beta1 does not apply to sgd (it applies to: adam, \
          adamw, adabound, adaboundw, radam)"
+    );
+    assert_eq!(
+        file_error("[[runs]]\noptimizer = \"sgd\"\nnesterov = true\n"),
+        "bad.toml:3:12: runs[0].nesterov: run 'sgd nesterov=true': sgd: nesterov requires \
+         momentum > 0 and dampening = 0 (got momentum = 0, dampening = 0)"
     );
     assert_eq!(
         file_error(&format!("{runs}\n")),

@@ -516,6 +516,16 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// The hyperparameter at fault, as written in specs and config files.
+    pub const fn field(&self) -> &'static str {
+        match self {
+            Self::InvalidValue { field, .. } | Self::NotApplicable { field, .. } => field,
+            Self::Nesterov { .. } => "nesterov",
+        }
+    }
+}
+
 /// The rules shared by every optimizer's `validate`.
 pub(crate) mod rule {
     use super::ConfigError;
