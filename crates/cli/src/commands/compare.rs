@@ -39,7 +39,8 @@ pub struct CompareArgs {
     /// Where to train: auto picks a hardware GPU when wgpu finds one, else the CPU.
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
     device: DeviceChoice,
-    /// Continue the experiment in DIR from its last checkpoint (its configuration is kept).
+    /// Continue the experiment in DIR from its last checkpoint, with its configuration and on the
+    /// data it was trained on.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "quick", "config", "out", "force"])]
     resume: Option<PathBuf>,
     /// Replace the results of another experiment in the output folder.
