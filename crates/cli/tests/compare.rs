@@ -270,42 +270,26 @@ fn an_interrupted_comparison_resumes_to_the_same_results() {
     let run = stepwise(&five_epochs(&straight));
     assert!(run.status.success(), "{}", text(&run.stderr));
 
-    // Interrupt once the first epoch's checkpoint exists.
+    // Ctrl-C once the first epoch's checkpoint exists.
     let resumed = dir.path().join("resumed");
     let resumed_str = resumed.display().to_string();
-    let child = Command::new(env!("CARGO_BIN_EXE_stepwise"))
-        .args(five_epochs(&resumed_str))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let started = Instant::now();
-    while !resumed.join("checkpoint.safetensors").exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "no checkpoint in 5 minutes"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
-    let output = child.wait_with_output().expect("wait");
-    let stderr = text(&output.stderr);
-    assert!(output.status.success(), "a clean stop: {stderr}");
-    let stopped = results(&resumed);
-    let completed = stopped["epochs_completed"].as_u64().expect("count");
-    assert!(completed < 5, "stopped early (after {completed} epochs)");
-    assert!(
-        stderr.contains("--resume"),
-        "says how to continue: {stderr}"
+    let first = interrupt(&five_epochs(&resumed_str), &resumed, "INT", 1);
+    // Resumed, then stopped again by SIGTERM (a job scheduler's or `kill`'s) one epoch later.
+    let second = interrupt(
+        &[
+            "compare",
+            "--resume",
+            &resumed_str,
+            "--device",
+            "cpu",
+            "--data-dir",
+            &data,
+        ],
+        &resumed,
+        "TERM",
+        first + 1,
     );
-    assert!(
-        resumed.join("report.md").is_file(),
-        "report written on stop"
-    );
+    assert!(second > first, "the resumed run trained on");
 
     let again = stepwise(&[
         "compare",
@@ -336,4 +320,54 @@ fn an_interrupted_comparison_resumes_to_the_same_results() {
             assert_eq!(values(x), values(y), "{}: {key}", x["name"]);
         }
     }
+}
+
+/// Runs `stepwise args`, sends it `signal` once `out` holds a checkpoint of at least `epochs`
+/// epochs, and checks that it stopped cleanly: exit status 0, results and report written, and
+/// word of how to continue. Returns the epochs completed.
+fn interrupt(args: &[&str], out: &Path, signal: &str, epochs: u64) -> u64 {
+    let child = Command::new(env!("CARGO_BIN_EXE_stepwise"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let completed = || {
+        let json = std::fs::read_to_string(out.join("results.json")).ok()?;
+        let results: serde_json::Value = serde_json::from_str(&json).ok()?;
+        results["epochs_completed"].as_u64()
+    };
+    let started = Instant::now();
+    while !(out.join("checkpoint.safetensors").exists() && completed() >= Some(epochs)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no checkpoint of {epochs} epochs in 5 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let kill = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let output = child.wait_with_output().expect("wait");
+    let stderr = text(&output.stderr);
+    assert!(
+        output.status.success(),
+        "SIG{signal}: a clean stop: {stderr}"
+    );
+    let completed = completed().expect("results written on stop");
+    assert!(
+        completed < 5,
+        "SIG{signal}: stopped early (after {completed} epochs)"
+    );
+    assert!(
+        stderr.contains("--resume"),
+        "SIG{signal}: says how to continue: {stderr}"
+    );
+    assert!(
+        out.join("report.md").is_file(),
+        "SIG{signal}: report written on stop"
+    );
+    completed
 }

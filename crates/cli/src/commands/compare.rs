@@ -159,11 +159,11 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
         let stop = Arc::clone(&stop);
         ctrlc::set_handler(move || {
             if stop.swap(true, Ordering::SeqCst) {
-                // A second Ctrl-C: the user wants out now.
+                // A second Ctrl-C (or SIGTERM, SIGHUP): the user wants out now.
                 std::process::exit(130);
             }
         })
-        .map_err(|err| Error::Failed(format!("cannot handle Ctrl-C: {err}")))?;
+        .map_err(|err| Error::Failed(format!("cannot handle Ctrl-C and SIGTERM: {err}")))?;
     }
     let finished = train(&mut experiment, &dir, &stop)?;
     let results = output::write(&dir, &experiment).map_err(failed)?;
