@@ -84,6 +84,9 @@ pub struct ExperimentView {
     /// A message for the user (an error, or where results went).
     #[serde(skip)]
     message: Option<(bool, String)>,
+    /// A folder whose result files the user was warned of: saving there again replaces them.
+    #[serde(skip)]
+    confirmed_replace: Option<std::path::PathBuf>,
 }
 
 impl Default for ExperimentView {
@@ -100,10 +103,61 @@ impl Default for ExperimentView {
             data_note: String::new(),
             ended: None,
             message: None,
+            confirmed_replace: None,
         };
         view.take_runs_from_config();
         view
     }
+}
+
+/// Why the results were not saved.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug, PartialEq)]
+enum SaveRefused {
+    /// The folder holds result files that saving would replace (the user may confirm).
+    Replaces(Vec<&'static str>),
+    /// It cannot be saved there.
+    Failed(String),
+}
+
+/// Writes `experiment`'s result files into `dir`. Files already there are replaced only when
+/// `confirmed`; a folder holding a `stepwise compare` experiment (its checkpoint) is refused, as
+/// its results would no longer match the checkpoint `--resume` continues from.
+#[cfg(not(target_arch = "wasm32"))]
+fn save_into(
+    dir: &std::path::Path,
+    experiment: &Experiment,
+    confirmed: bool,
+) -> Result<(), SaveRefused> {
+    use stepwise_engine::{checkpoint, output};
+    if dir.as_os_str().is_empty() {
+        return Err(SaveRefused::Failed(
+            "name a results folder to save into".into(),
+        ));
+    }
+    if dir.join(checkpoint::FILE_NAME).exists() {
+        return Err(SaveRefused::Failed(format!(
+            "{} holds a `stepwise compare` experiment ({}): choose another folder",
+            dir.display(),
+            checkpoint::FILE_NAME
+        )));
+    }
+    let existing: Vec<&'static str> = [
+        output::CONFIG_FILE,
+        output::METRICS_FILE,
+        output::RESULTS_FILE,
+    ]
+    .into_iter()
+    .filter(|file| dir.join(file).exists())
+    .collect();
+    if !existing.is_empty() && !confirmed {
+        return Err(SaveRefused::Replaces(existing));
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|err| SaveRefused::Failed(format!("{}: {err}", dir.display())))?;
+    output::write(dir, experiment)
+        .map(drop)
+        .map_err(|err| SaveRefused::Failed(err.to_string()))
 }
 
 /// A shipped preset, resolved.
@@ -509,19 +563,20 @@ impl ExperimentView {
                 .clicked()
                 && let Some(experiment) = &self.ended
             {
-                let dir = std::path::Path::new(self.folder.trim());
-                let written = if dir.as_os_str().is_empty() {
-                    Err("name a results folder to save into".to_owned())
-                } else {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|err| format!("{}: {err}", dir.display()))
-                        .and_then(|()| {
-                            output::write(dir, experiment).map_err(|err| err.to_string())
-                        })
-                };
-                self.message = Some(match written {
-                    Ok(_) => (false, format!("results written to {}", dir.display())),
-                    Err(reason) => (true, reason),
+                let dir = std::path::PathBuf::from(self.folder.trim());
+                let confirmed = self.confirmed_replace.take().as_ref() == Some(&dir);
+                self.message = Some(match save_into(&dir, experiment, confirmed) {
+                    Ok(()) => (false, format!("results written to {}", dir.display())),
+                    Err(SaveRefused::Replaces(files)) => {
+                        self.confirmed_replace = Some(dir.clone());
+                        let message = format!(
+                            "{} already holds {}: press \"save results\" again to replace them",
+                            dir.display(),
+                            files.join(", ")
+                        );
+                        (true, message)
+                    }
+                    Err(SaveRefused::Failed(reason)) => (true, reason),
                 });
             }
         });
@@ -700,5 +755,52 @@ pub fn plots_ui(ui: &mut Ui, board: &Board, log_loss: bool) {
         ui.label(
             RichText::new("Start an experiment or open a results folder.").color(Color32::GRAY),
         );
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use stepwise_engine::{checkpoint, output};
+
+    use super::*;
+
+    /// Saving results never silently replaces another experiment's.
+    #[test]
+    fn saving_asks_before_replacing_and_refuses_a_compare_folder() {
+        let data = stepwise_data::load_or_sample(std::path::Path::new("/nonexistent/stepwise"))
+            .expect("sample");
+        let experiment = Experiment::new(fallback_config(), data, Compute::Cpu).expect("new");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let folder = dir.path().join("saved");
+
+        assert_eq!(save_into(&folder, &experiment, false), Ok(()));
+        let written = std::fs::read_to_string(folder.join(output::RESULTS_FILE)).expect("read");
+        std::fs::write(folder.join(output::RESULTS_FILE), "another experiment's").expect("write");
+        assert_eq!(
+            save_into(&folder, &experiment, false),
+            Err(SaveRefused::Replaces(vec![
+                output::CONFIG_FILE,
+                output::METRICS_FILE,
+                output::RESULTS_FILE
+            ]))
+        );
+        let kept = std::fs::read_to_string(folder.join(output::RESULTS_FILE)).expect("read");
+        assert_eq!(
+            kept, "another experiment's",
+            "nothing replaced before the user confirms"
+        );
+        assert_eq!(save_into(&folder, &experiment, true), Ok(()));
+        let replaced = std::fs::read_to_string(folder.join(output::RESULTS_FILE)).expect("read");
+        assert_eq!(replaced, written);
+
+        std::fs::write(folder.join(checkpoint::FILE_NAME), "a compare run").expect("write");
+        let Err(SaveRefused::Failed(reason)) = save_into(&folder, &experiment, true) else {
+            panic!("saved over a `stepwise compare` experiment");
+        };
+        assert!(reason.ends_with("holds a `stepwise compare` experiment (checkpoint.safetensors): choose another folder"), "{reason}");
+        assert!(matches!(
+            save_into(std::path::Path::new(""), &experiment, true),
+            Err(SaveRefused::Failed(_))
+        ));
     }
 }
