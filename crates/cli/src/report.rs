@@ -371,6 +371,9 @@ fn markdown(results: &Results) -> String {
             percent(run.final_test_accuracy)
         );
     }
+    if let Some(sweep) = sweep_table(results) {
+        let _ = write!(md, "\n{sweep}");
+    }
     let _ = writeln!(md, "\n## Plots\n");
     let _ = writeln!(md, "![Training loss per step](loss.png)\n");
     let _ = writeln!(
@@ -387,6 +390,68 @@ fn markdown(results: &Results) -> String {
          from it) and `log.txt`."
     );
     md
+}
+
+/// The study's sweeps (its experiments 2 and 3) as a grid, when runs of one optimizer differ in
+/// exactly one hyperparameter: best test accuracy, or where the run diverged, by optimizer (rows)
+/// and that hyperparameter's value (columns). `None` for any other comparison.
+fn sweep_table(results: &Results) -> Option<String> {
+    let runs = &results.runs;
+    let mut swept = std::collections::BTreeSet::new();
+    for a in runs {
+        for b in runs.iter().filter(|b| b.optimizer == a.optimizer) {
+            for (name, value) in &a.hyperparameters {
+                if b.hyperparameters.get(name) != Some(value) {
+                    swept.insert(name.as_str());
+                }
+            }
+        }
+    }
+    let [name] = swept.into_iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let value = |run: &RunResult| run.hyperparameters.get(name).and_then(|v| v.as_f64());
+    let mut values: Vec<f64> = runs.iter().filter_map(value).collect();
+    values.sort_by(f64::total_cmp);
+    values.dedup();
+    let mut optimizers = Vec::new();
+    for run in runs {
+        if !optimizers.contains(&run.optimizer) {
+            optimizers.push(run.optimizer);
+        }
+    }
+    let mut md = format!(
+        "## Sensitivity to {name}\n\nBest test accuracy of each optimizer at each {name} (its \
+         other hyperparameters are the same in a row); a diverged run shows where it diverged.\n\n\
+         | optimizer |"
+    );
+    for v in &values {
+        let _ = write!(md, " {name} {v} |");
+    }
+    let _ = writeln!(md, "\n|---|{}", "---|".repeat(values.len()));
+    for optimizer in optimizers {
+        let _ = write!(md, "| {optimizer} |");
+        for v in &values {
+            let run = runs
+                .iter()
+                .find(|run| run.optimizer == optimizer && value(run) == Some(*v));
+            let best = |run: &RunResult| {
+                run.best_test_accuracy
+                    .map(|acc| format!("{:.2}%", 100.0 * acc))
+            };
+            let cell = match run {
+                None => "–".to_owned(),
+                Some(run) => match (run.diverged_at_step, best(run)) {
+                    (Some(step), Some(best)) => format!("{best}, then diverged at step {step}"),
+                    (Some(step), None) => format!("diverged at step {step}"),
+                    (None, best) => best.unwrap_or_else(|| "–".into()),
+                },
+            };
+            let _ = write!(md, " {cell} |");
+        }
+        md.push('\n');
+    }
+    Some(md)
 }
 
 /// Runs that did not diverge by best accuracy (descending), then diverged ones, latest first.
@@ -407,4 +472,90 @@ fn ranked(results: &Results) -> Vec<&RunResult> {
             .then(b_best.total_cmp(&a_best))
     });
     runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Results of `runs`, each `(optimizer, hyperparameters, best accuracy, diverged at)`.
+    fn results(runs: &[(&str, serde_json::Value, Option<f32>, Option<u64>)]) -> Results {
+        let runs: Vec<serde_json::Value> = runs
+            .iter()
+            .map(|(optimizer, hyperparameters, best, diverged)| {
+                serde_json::json!({
+                    "name": format!("{optimizer} {hyperparameters}"),
+                    "optimizer": optimizer,
+                    "hyperparameters": hyperparameters,
+                    "status": if diverged.is_some() { "diverged" } else { "finished" },
+                    "diverged_at_step": diverged,
+                    "steps": 10,
+                    "best_test_accuracy": best,
+                    "best_epoch": best.map(|_| 1),
+                    "final_test_accuracy": best,
+                    "epochs": [],
+                })
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "quick": true,
+            "description": "",
+            "model": "resnet8",
+            "device": "cpu",
+            "data": "shipped sample",
+            "train_images": 10,
+            "test_images": 10,
+            "batch_size": 2,
+            "epochs": 1,
+            "epochs_completed": 1,
+            "runs": runs,
+        }))
+        .expect("results")
+    }
+
+    #[test]
+    fn a_learning_rate_sweep_is_a_grid_with_divergence_in_place() {
+        let adam = |lr: f64| serde_json::json!({"lr": lr, "beta1": 0.9});
+        let sweep = results(&[
+            ("adam", adam(0.001), Some(0.3), None),
+            ("adam", adam(0.1), Some(0.1), Some(40)),
+            ("radam", adam(0.001), Some(0.32), None),
+            ("radam", adam(0.01), None, Some(3)),
+        ]);
+        assert_eq!(
+            sweep_table(&sweep).expect("a sweep"),
+            "## Sensitivity to lr\n\nBest test accuracy of each optimizer at each lr (its other \
+             hyperparameters are the same in a row); a diverged run shows where it diverged.\n\n\
+             | optimizer | lr 0.001 | lr 0.01 | lr 0.1 |\n\
+             |---|---|---|---|\n\
+             | adam | 30.00% | – | 10.00%, then diverged at step 40 |\n\
+             | radam | 32.00% | diverged at step 3 | – |\n"
+        );
+    }
+
+    #[test]
+    fn other_comparisons_have_no_grid() {
+        // One run per optimizer (the study's first experiment).
+        let optimizers = results(&[
+            ("sgd", serde_json::json!({"lr": 0.01}), Some(0.3), None),
+            ("adam", serde_json::json!({"lr": 0.001}), Some(0.3), None),
+        ]);
+        assert_eq!(sweep_table(&optimizers), None);
+        // Two hyperparameters varied at once: no single axis.
+        let two = results(&[
+            (
+                "adam",
+                serde_json::json!({"lr": 0.01, "eps": 1e-8}),
+                Some(0.3),
+                None,
+            ),
+            (
+                "adam",
+                serde_json::json!({"lr": 0.1, "eps": 1e-6}),
+                Some(0.3),
+                None,
+            ),
+        ]);
+        assert_eq!(sweep_table(&two), None);
+    }
 }
