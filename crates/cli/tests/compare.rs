@@ -156,101 +156,79 @@ fn compare_writes_every_output_and_refuses_to_overwrite() {
     assert!(out.join("loss.png").is_file());
 }
 
+/// Runs `stepwise args` and checks that it was refused (exit status 2) with `message` on stderr.
+fn assert_refused(args: &[&str], message: &str) {
+    let output = stepwise(args);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(
+        stderr.contains(message),
+        "{args:?}: expected {message:?} in: {stderr}"
+    );
+}
+
+/// `stepwise compare` of the quick `seed-optimizers` into `out`, with `flags`.
+fn quick<'a>(out: &'a str, flags: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "compare",
+        "--preset",
+        "seed-optimizers",
+        "--quick",
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(flags);
+    args
+}
+
 #[test]
 fn bad_input_is_refused_with_a_reason() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("out").display().to_string();
-    let unknown = stepwise(&["compare", "--preset", "nope", "--out", &out]);
-    assert_eq!(unknown.status.code(), Some(2));
-    assert!(text(&unknown.stderr).contains("unknown preset 'nope'"));
+    assert_refused(
+        &["compare", "--preset", "nope", "--out", &out],
+        "unknown preset 'nope'",
+    );
 
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "epochs = \"many\"").expect("write");
     let bad = bad.display().to_string();
-    let malformed = stepwise(&[
-        "compare",
-        "--preset",
-        "seed-optimizers",
-        "--config",
-        &bad,
-        "--out",
-        &out,
-    ]);
-    assert_eq!(malformed.status.code(), Some(2));
-    assert!(
-        text(&malformed.stderr).contains(&format!(
-            "{bad}:1:10: epochs: invalid type: string \"many\", expected u32"
-        )),
-        "{}",
-        text(&malformed.stderr)
+    assert_refused(
+        &[
+            "compare",
+            "--preset",
+            "seed-optimizers",
+            "--config",
+            &bad,
+            "--out",
+            &out,
+        ],
+        &format!("{bad}:1:10: epochs: invalid type: string \"many\", expected u32"),
     );
-
-    let invalid = stepwise(&[
-        "compare",
-        "--preset",
-        "seed-optimizers",
-        "--quick",
-        "--epochs",
-        "0",
-        "--out",
-        &out,
-    ]);
-    assert_eq!(invalid.status.code(), Some(2));
-    assert!(
-        text(&invalid.stderr).contains("command-line flags: epochs: must be at least 1"),
-        "{}",
-        text(&invalid.stderr)
+    assert_refused(
+        &quick(&out, &["--epochs", "0"]),
+        "command-line flags: epochs: must be at least 1",
     );
-
-    let huge = stepwise(&[
-        "compare",
-        "--preset",
-        "seed-optimizers",
-        "--quick",
-        "--seed",
-        "18446744073709551615",
-        "--out",
-        &out,
-    ]);
-    assert_eq!(huge.status.code(), Some(2));
-    assert!(
-        text(&huge.stderr).contains("--seed 18446744073709551615: at most 9223372036854775807"),
-        "{}",
-        text(&huge.stderr)
+    assert_refused(
+        &quick(&out, &["--seed", "18446744073709551615"]),
+        "--seed 18446744073709551615: at most 9223372036854775807",
     );
 
     let file = dir.path().join("a-file");
     std::fs::write(&file, "not a folder").expect("write");
     let file = file.display().to_string();
-    let into_file = stepwise(&["compare", "--preset", "seed-optimizers", "--out", &file]);
-    assert_eq!(into_file.status.code(), Some(2));
-    assert!(
-        text(&into_file.stderr).contains(&format!("--out {file}: not a folder")),
-        "{}",
-        text(&into_file.stderr)
+    assert_refused(
+        &["compare", "--preset", "seed-optimizers", "--out", &file],
+        &format!("--out {file}: not a folder"),
     );
 
     let typo = dir.path().join("no-such-folder").display().to_string();
-    let missing_data = stepwise(&[
-        "compare",
-        "--preset",
-        "seed-optimizers",
-        "--quick",
-        "--data-dir",
-        &typo,
-        "--out",
-        &out,
-    ]);
-    assert_eq!(missing_data.status.code(), Some(2));
-    assert!(
-        text(&missing_data.stderr).contains(&format!("--data-dir {typo}: no such folder")),
-        "{}",
-        text(&missing_data.stderr)
+    assert_refused(
+        &quick(&out, &["--data-dir", &typo]),
+        &format!("--data-dir {typo}: no such folder"),
     );
 
-    let nothing = stepwise(&["compare", "--resume", &out]);
-    assert_eq!(nothing.status.code(), Some(2));
-    assert!(text(&nothing.stderr).contains("no checkpoint.safetensors"));
+    assert_refused(&["compare", "--resume", &out], "no checkpoint.safetensors");
     assert!(
         !Path::new(&out).exists(),
         "nothing written for refused input"
