@@ -253,23 +253,7 @@ fn an_interrupted_comparison_resumes_to_the_same_results() {
     let resumed_str = resumed.display().to_string();
     let first = interrupt(&five_epochs(&resumed_str), &resumed, "INT", 1);
     // Resumed, then stopped again by SIGTERM (a job scheduler's or `kill`'s) one epoch later.
-    let second = interrupt(
-        &[
-            "compare",
-            "--resume",
-            &resumed_str,
-            "--device",
-            "cpu",
-            "--data-dir",
-            &data,
-        ],
-        &resumed,
-        "TERM",
-        first + 1,
-    );
-    assert!(second > first, "the resumed run trained on");
-
-    let again = stepwise(&[
+    let resume = [
         "compare",
         "--resume",
         &resumed_str,
@@ -277,7 +261,11 @@ fn an_interrupted_comparison_resumes_to_the_same_results() {
         "cpu",
         "--data-dir",
         &data,
-    ]);
+    ];
+    let second = interrupt(&resume, &resumed, "TERM", first + 1);
+    assert!(second > first, "the resumed run trained on");
+
+    let again = stepwise(&resume);
     assert!(again.status.success(), "{}", text(&again.stderr));
     let (a, b) = (results(Path::new(&straight)), results(&resumed));
     for (x, y) in a["runs"]
