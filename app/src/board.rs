@@ -1,7 +1,7 @@
 //! What the experiment and internals views draw: every run's record, fed live by the engine's
 //! events or read from a results folder, with its plot series kept up to date as steps arrive.
 
-use stepwise_engine::output::Recorded;
+use stepwise_engine::output::{self, Recorded, Sweep};
 use stepwise_engine::{EpochMetrics, Event, ExperimentConfig, RunHistory, RunStatus, StepMetrics};
 use stepwise_optim::OptimizerKind;
 
@@ -111,6 +111,16 @@ impl RunView {
         &self.series[quantity as usize]
     }
 
+    /// Its best test accuracy so far, if an epoch has ended.
+    pub fn best_test_accuracy(&self) -> Option<f32> {
+        self.history
+            .epochs
+            .iter()
+            .map(|epoch| epoch.test_accuracy)
+            .filter(|accuracy| !accuracy.is_nan())
+            .max_by(f32::total_cmp)
+    }
+
     /// The step at which the run diverged, with its loss.
     pub const fn diverged(&self) -> Option<(u64, f32)> {
         match self.status {
@@ -129,11 +139,19 @@ pub struct Board {
     pub batches_per_epoch: usize,
     /// Weight of the loss smoothing.
     smoothing: f64,
+    /// The sweep the runs form, if they form one (runs of one optimizer differing in one
+    /// hyperparameter).
+    pub sweep: Option<Sweep>,
 }
 
 impl Board {
     /// An empty board for the runs of `config`.
     pub fn for_config(config: &ExperimentConfig, batches_per_epoch: usize, smoothing: f64) -> Self {
+        let hyperparameters: Vec<_> = config
+            .runs
+            .iter()
+            .map(|run| (run.optimizer.kind(), output::hyperparameters(run.optimizer)))
+            .collect();
         Self {
             runs: config
                 .runs
@@ -142,6 +160,7 @@ impl Board {
                 .collect(),
             batches_per_epoch,
             smoothing,
+            sweep: Sweep::of(&hyperparameters),
         }
     }
 
@@ -156,6 +175,7 @@ impl Board {
                 .collect(),
             batches_per_epoch: results.train_images.div_ceil(results.batch_size.max(1)),
             smoothing,
+            sweep: Sweep::of_results(results),
         };
         for ((view, result), history) in board
             .runs

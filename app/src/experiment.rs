@@ -8,6 +8,7 @@ use egui_plot::{
     Points, VLine,
 };
 use serde::{Deserialize, Serialize};
+use stepwise_engine::output::Sweep;
 use stepwise_engine::{Compute, Event, Experiment, ExperimentConfig, Layers, PRESETS, RunConfig};
 use stepwise_gpu::Gpu;
 use stepwise_model::Arch;
@@ -327,6 +328,9 @@ impl ExperimentView {
                 self.smoothing = smoothing;
                 self.board.set_smoothing(smoothing);
             });
+            if let Some(sweep) = &self.board.sweep {
+                sweep_ui(ui, sweep, &self.board);
+            }
             plots_ui(ui, &self.board, self.log_loss);
         });
         if self.session.as_ref().is_some_and(Session::is_active) {
@@ -639,6 +643,46 @@ pub fn loader(folder: Option<std::path::PathBuf>) -> Loader {
         let loaded = stepwise_data::load_or_sample(&folder).map_err(|err| err.to_string());
         Box::pin(std::future::ready(loaded))
     })
+}
+
+/// A sweep's grid (as `report.md` has it): each run's best test accuracy so far, or where it
+/// diverged, by optimizer and the swept hyperparameter's value.
+fn sweep_ui(ui: &mut Ui, sweep: &Sweep, board: &Board) {
+    let name = &sweep.hyperparameter;
+    egui::CollapsingHeader::new(format!("Sensitivity to {name}"))
+        .default_open(true)
+        .show(ui, |ui| {
+            egui::Grid::new("sweep").striped(true).show(ui, |ui| {
+                ui.label(RichText::new("best test accuracy").strong());
+                for value in &sweep.values {
+                    ui.label(RichText::new(format!("{name} {value}")).strong());
+                }
+                ui.end_row();
+                for (optimizer, cells) in &sweep.rows {
+                    ui.label(optimizer.name());
+                    for cell in cells {
+                        let run = cell.and_then(|r| board.runs.get(r).map(|run| (r, run)));
+                        match run {
+                            None => ui.label("–"),
+                            Some((r, run)) => {
+                                let best = run
+                                    .best_test_accuracy()
+                                    .map(|acc| format!("{:.2}%", 100.0 * acc));
+                                let text = match (run.diverged(), best) {
+                                    (Some((step, _)), Some(best)) => {
+                                        format!("{best}, diverged at step {step}")
+                                    }
+                                    (Some((step, _)), None) => format!("diverged at step {step}"),
+                                    (None, best) => best.unwrap_or_else(|| "…".into()),
+                                };
+                                ui.colored_label(run_color(r), text)
+                            }
+                        };
+                    }
+                    ui.end_row();
+                }
+            });
+        });
 }
 
 /// Loss values to draw: borrowed as they are, or as log10 (copied) for a log axis.

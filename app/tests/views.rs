@@ -208,7 +208,15 @@ fn a_short_live_run_updates_the_plots() {
     view.config.train_images = Some(64);
     view.config.test_images = Some(50);
     view.config.epochs = 1;
+    // SGD at two learning rates: a sweep, so the grid shows too.
     view.runs.truncate(2);
+    view.runs[1] = stepwise_app::experiment::EditedRun {
+        name: "SGD lr=0.1".into(),
+        spec: stepwise_optim::OptimizerSpec {
+            lr: Some(0.1),
+            ..view.runs[0].spec.clone()
+        },
+    };
     view.device = DeviceChoice::Cpu;
     let mut harness = Harness::builder()
         .with_size([1400.0, 900.0])
@@ -256,6 +264,18 @@ fn a_short_live_run_updates_the_plots() {
         harness.query_by_label_contains("epoch 1 of 1").is_some(),
         "the status line follows the run"
     );
+    let sweep = board.sweep.as_ref().expect("two learning rates of SGD");
+    assert_eq!(
+        (sweep.hyperparameter.as_str(), sweep.values.as_slice()),
+        ("lr", &[0.01, 0.1][..])
+    );
+    assert!(harness.query_by_label("Sensitivity to lr").is_some());
+    for run in &board.runs {
+        let best = run.best_test_accuracy().expect("an epoch ended");
+        let cell = format!("{:.2}%", 100.0 * best);
+        let shown = harness.query_all_by_label(&cell).next().is_some();
+        assert!(shown, "the grid shows {cell}");
+    }
     // The log-scale switch redraws the same runs.
     harness.get_by_label("log scale").click();
     harness.run_steps(2);

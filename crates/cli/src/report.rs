@@ -8,7 +8,7 @@ use std::sync::Once;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use stepwise_engine::RunHistory;
-use stepwise_engine::output::{Results, RunResult};
+use stepwise_engine::output::{Results, RunResult, Sweep};
 
 use crate::commands::Error;
 
@@ -392,66 +392,42 @@ fn markdown(results: &Results) -> String {
     md
 }
 
-/// The study's sweeps (its experiments 2 and 3) as a grid, when runs of one optimizer differ in
-/// exactly one hyperparameter: best test accuracy, or where the run diverged, by optimizer (rows)
-/// and that hyperparameter's value (columns). `None` for any other comparison.
+/// The study's sweeps (its experiments 2 and 3) as a grid ([`Sweep`]): best test accuracy, or
+/// where the run diverged, by optimizer (rows) and the swept hyperparameter's value (columns).
+/// `None` when the runs form no sweep.
 fn sweep_table(results: &Results) -> Option<String> {
-    let runs = &results.runs;
-    let mut swept = std::collections::BTreeSet::new();
-    for a in runs {
-        for b in runs.iter().filter(|b| b.optimizer == a.optimizer) {
-            for (name, value) in &a.hyperparameters {
-                if b.hyperparameters.get(name) != Some(value) {
-                    swept.insert(name.as_str());
-                }
-            }
-        }
-    }
-    let [name] = swept.into_iter().collect::<Vec<_>>()[..] else {
-        return None;
-    };
-    let value = |run: &RunResult| run.hyperparameters.get(name).and_then(|v| v.as_f64());
-    let mut values: Vec<f64> = runs.iter().filter_map(value).collect();
-    values.sort_by(f64::total_cmp);
-    values.dedup();
-    let mut optimizers = Vec::new();
-    for run in runs {
-        if !optimizers.contains(&run.optimizer) {
-            optimizers.push(run.optimizer);
-        }
-    }
+    let sweep = Sweep::of_results(results)?;
+    let name = &sweep.hyperparameter;
     let mut md = format!(
         "## Sensitivity to {name}\n\nBest test accuracy of each optimizer at each {name} (its \
          other hyperparameters are the same in a row); a diverged run shows where it diverged.\n\n\
          | optimizer |"
     );
-    for v in &values {
+    for v in &sweep.values {
         let _ = write!(md, " {name} {v} |");
     }
-    let _ = writeln!(md, "\n|---|{}", "---|".repeat(values.len()));
-    for optimizer in optimizers {
+    let _ = writeln!(md, "\n|---|{}", "---|".repeat(sweep.values.len()));
+    for (optimizer, cells) in &sweep.rows {
         let _ = write!(md, "| {optimizer} |");
-        for v in &values {
-            let run = runs
-                .iter()
-                .find(|run| run.optimizer == optimizer && value(run) == Some(*v));
-            let best = |run: &RunResult| {
-                run.best_test_accuracy
-                    .map(|acc| format!("{:.2}%", 100.0 * acc))
-            };
-            let cell = match run {
-                None => "–".to_owned(),
-                Some(run) => match (run.diverged_at_step, best(run)) {
-                    (Some(step), Some(best)) => format!("{best}, then diverged at step {step}"),
-                    (Some(step), None) => format!("diverged at step {step}"),
-                    (None, best) => best.unwrap_or_else(|| "–".into()),
-                },
-            };
+        for cell in cells {
+            let cell = cell.map_or_else(|| "–".to_owned(), |r| outcome(&results.runs[r]));
             let _ = write!(md, " {cell} |");
         }
         md.push('\n');
     }
     Some(md)
+}
+
+/// A run's outcome in a word or two: its best test accuracy, and where it diverged.
+fn outcome(run: &RunResult) -> String {
+    let best = run
+        .best_test_accuracy
+        .map(|acc| format!("{:.2}%", 100.0 * acc));
+    match (run.diverged_at_step, best) {
+        (Some(step), Some(best)) => format!("{best}, then diverged at step {step}"),
+        (Some(step), None) => format!("diverged at step {step}"),
+        (None, best) => best.unwrap_or_else(|| "–".into()),
+    }
 }
 
 /// Runs that did not diverge by best accuracy (descending), then diverged ones, latest first.

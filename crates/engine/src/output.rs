@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use stepwise_data::Source;
 use stepwise_model::Arch;
-use stepwise_optim::{OptimizerKind, OptimizerSpec};
+use stepwise_optim::{OptimizerConfig, OptimizerKind, OptimizerSpec};
 
 use crate::metrics::{EpochMetrics, RunHistory, RunStatus, STEP_COLUMNS, StepMetrics};
 use crate::{Compute, EngineError, Experiment};
@@ -89,6 +89,85 @@ pub struct RunResult {
     pub epochs: Vec<EpochMetrics>,
 }
 
+/// Every hyperparameter of `optimizer`, resolved, by name (as `results.json` lists them).
+pub fn hyperparameters(optimizer: OptimizerConfig) -> serde_json::Map<String, serde_json::Value> {
+    let mut map = match serde_json::to_value(OptimizerSpec::from(optimizer)) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    map.remove("optimizer");
+    map
+}
+
+/// The study's sweeps (its experiments 2 and 3): runs of one optimizer that differ in exactly one
+/// hyperparameter, laid out as a grid of optimizers by that hyperparameter's values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sweep {
+    /// The hyperparameter that varies.
+    pub hyperparameter: String,
+    /// Its values, ascending.
+    pub values: Vec<f64>,
+    /// Per optimizer, in the order of the runs: the index of its run at each value, if any.
+    pub rows: Vec<(OptimizerKind, Vec<Option<usize>>)>,
+}
+
+impl Sweep {
+    /// The sweep that `runs` (each an optimizer and its [`hyperparameters`]) form, if they form
+    /// one: at least two runs of one optimizer, and one hyperparameter in which runs of the same
+    /// optimizer differ.
+    pub fn of(
+        runs: &[(OptimizerKind, serde_json::Map<String, serde_json::Value>)],
+    ) -> Option<Self> {
+        let mut swept = std::collections::BTreeSet::new();
+        for (kind, a) in runs {
+            for (_, b) in runs.iter().filter(|(other, _)| other == kind) {
+                swept.extend(
+                    a.iter()
+                        .filter(|(name, value)| b.get(*name) != Some(value))
+                        .map(|(name, _)| name.as_str()),
+                );
+            }
+        }
+        let [hyperparameter] = swept.into_iter().collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        let value = |r: usize| {
+            runs[r]
+                .1
+                .get(hyperparameter)
+                .and_then(serde_json::Value::as_f64)
+        };
+        let mut values: Vec<f64> = (0..runs.len()).filter_map(value).collect();
+        values.sort_by(f64::total_cmp);
+        values.dedup();
+        let mut rows: Vec<(OptimizerKind, Vec<Option<usize>>)> = Vec::new();
+        for (kind, _) in runs {
+            if rows.iter().all(|(row, _)| row != kind) {
+                let cells = values
+                    .iter()
+                    .map(|v| (0..runs.len()).find(|&r| runs[r].0 == *kind && value(r) == Some(*v)))
+                    .collect();
+                rows.push((*kind, cells));
+            }
+        }
+        Some(Self {
+            hyperparameter: hyperparameter.to_owned(),
+            values,
+            rows,
+        })
+    }
+
+    /// The sweep among `results`' runs, if they form one.
+    pub fn of_results(results: &Results) -> Option<Self> {
+        let runs: Vec<_> = results
+            .runs
+            .iter()
+            .map(|run| (run.optimizer, run.hyperparameters.clone()))
+            .collect();
+        Self::of(&runs)
+    }
+}
+
 impl Results {
     /// The results so far of `experiment`.
     pub fn of(experiment: &Experiment) -> Self {
@@ -100,12 +179,7 @@ impl Results {
             .map(|(r, run)| {
                 let history = experiment.history(r).cloned().unwrap_or_default();
                 let status = experiment.status(r).unwrap_or(RunStatus::Training);
-                let mut hyperparameters =
-                    match serde_json::to_value(OptimizerSpec::from(run.optimizer)) {
-                        Ok(serde_json::Value::Object(map)) => map,
-                        _ => serde_json::Map::new(),
-                    };
-                hyperparameters.remove("optimizer");
+                let hyperparameters = hyperparameters(run.optimizer);
                 let best = history
                     .epochs
                     .iter()

@@ -2,6 +2,7 @@
 
 #![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
 
+use stepwise_engine::output::{self, Sweep};
 use stepwise_engine::{ConfigError, ExperimentConfig, Layers, PRESETS};
 use stepwise_model::Arch;
 use stepwise_optim::{OptimizerConfig, OptimizerKind};
@@ -354,4 +355,46 @@ lr = 0.1
         stepwise_engine::DEFAULT_DIVERGENCE_LOSS
     );
     assert_eq!(config.runs[0].name, "sgd lr=0.1");
+}
+
+/// The sweeps of a configuration's runs, as the report and the app lay them out.
+fn sweep(name: &str) -> Option<Sweep> {
+    let config = preset(name, false).resolve().expect("valid");
+    let runs: Vec<_> = config
+        .runs
+        .iter()
+        .map(|run| (run.optimizer.kind(), output::hyperparameters(run.optimizer)))
+        .collect();
+    Sweep::of(&runs)
+}
+
+#[test]
+fn the_presets_sweeps_are_grids_of_optimizer_by_value() {
+    assert_eq!(sweep("seed-optimizers"), None, "one run per optimizer");
+
+    let lr = sweep("seed-lr-sensitivity").expect("a sweep");
+    assert_eq!(lr.hyperparameter, "lr");
+    assert_eq!(lr.values, [1e-4, 1e-3, 1e-2, 1e-1]);
+    let (adam, radam) = (OptimizerKind::Adam, OptimizerKind::RAdam);
+    assert_eq!(
+        lr.rows,
+        [
+            (adam, vec![Some(0), Some(1), Some(2), Some(3)]),
+            (radam, vec![Some(4), Some(5), Some(6), Some(7)]),
+        ]
+    );
+
+    let decay = sweep("seed-weight-decay").expect("a sweep");
+    assert_eq!(decay.hyperparameter, "weight_decay");
+    assert_eq!(decay.values, [0.0, 1e-4, 1e-3, 1e-2, 1e-1]);
+    assert_eq!(
+        decay.rows,
+        [
+            (adam, vec![Some(0), Some(1), Some(3), Some(5), None]),
+            (
+                OptimizerKind::AdamW,
+                vec![None, Some(2), Some(4), Some(6), Some(7)]
+            ),
+        ]
+    );
 }
