@@ -533,5 +533,21 @@ mod tests {
             ),
         ]);
         assert_eq!(sweep_table(&two), None);
+        // A switch is no axis.
+        let switch = results(&[
+            (
+                "adam",
+                serde_json::json!({"lr": 0.01, "amsgrad": false}),
+                Some(0.3),
+                None,
+            ),
+            (
+                "adam",
+                serde_json::json!({"lr": 0.01, "amsgrad": true}),
+                Some(0.3),
+                None,
+            ),
+        ]);
+        assert_eq!(sweep_table(&switch), None);
     }
 }

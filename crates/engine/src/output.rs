@@ -113,8 +113,8 @@ pub struct Sweep {
 
 impl Sweep {
     /// The sweep that `runs` (each an optimizer and its [`hyperparameters`]) form, if they form
-    /// one: at least two runs of one optimizer, and one hyperparameter in which runs of the same
-    /// optimizer differ.
+    /// one: at least two runs of one optimizer, and one numeric hyperparameter in which runs of
+    /// the same optimizer differ.
     pub fn of(
         runs: &[(OptimizerKind, serde_json::Map<String, serde_json::Value>)],
     ) -> Option<Self> {
@@ -140,6 +140,10 @@ impl Sweep {
         let mut values: Vec<f64> = (0..runs.len()).filter_map(value).collect();
         values.sort_by(f64::total_cmp);
         values.dedup();
+        if values.len() < 2 {
+            // Not a numeric axis (a switch such as `amsgrad`): no grid.
+            return None;
+        }
         let mut rows: Vec<(OptimizerKind, Vec<Option<usize>>)> = Vec::new();
         for (kind, _) in runs {
             if rows.iter().all(|(row, _)| row != kind) {
