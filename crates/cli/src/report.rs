@@ -392,6 +392,55 @@ fn markdown(results: &Results) -> String {
     md
 }
 
+/// The results in a few lines for the terminal: each run's best and final accuracy and stability,
+/// then, for a sweep, its grid.
+pub fn summary(results: &Results) -> String {
+    let mut text = format!(
+        "{:<28} {:>10} {:>10} {:>12}\n",
+        "run", "best acc", "final acc", "stability"
+    );
+    let percent = |v: Option<f32>| v.map_or("-".into(), |v| format!("{:.2}%", 100.0 * v));
+    for run in &results.runs {
+        let stability = match run.diverged_at_step {
+            Some(step) => format!("diverged@{step}"),
+            None => run.status.clone(),
+        };
+        let _ = writeln!(
+            text,
+            "{:<28} {:>10} {:>10} {:>12}",
+            run.name,
+            percent(run.best_test_accuracy),
+            percent(run.final_test_accuracy),
+            stability
+        );
+    }
+    if let Some(sweep) = Sweep::of_results(results) {
+        let _ = write!(text, "\nbest acc by {:<16}", sweep.hyperparameter);
+        for value in &sweep.values {
+            let _ = write!(text, " {value:>12}");
+        }
+        text.push('\n');
+        for (optimizer, cells) in &sweep.rows {
+            let _ = write!(text, "{:<28}", optimizer.name());
+            for cell in cells {
+                let cell = cell.map_or_else(
+                    || "-".to_owned(),
+                    |r| {
+                        let run = &results.runs[r];
+                        run.diverged_at_step.map_or_else(
+                            || percent(run.best_test_accuracy),
+                            |step| format!("diverged@{step}"),
+                        )
+                    },
+                );
+                let _ = write!(text, " {cell:>12}");
+            }
+            text.push('\n');
+        }
+    }
+    text
+}
+
 /// The study's sweeps (its experiments 2 and 3) as a grid ([`Sweep`]): best test accuracy, or
 /// where the run diverged, by optimizer (rows) and the swept hyperparameter's value (columns).
 /// `None` when the runs form no sweep.
@@ -506,6 +555,27 @@ mod tests {
              |---|---|---|---|\n\
              | adam | 30.00% | – | 10.00%, then diverged at step 40 |\n\
              | radam | 32.00% | diverged at step 3 | – |\n"
+        );
+    }
+
+    #[test]
+    fn the_terminal_summary_has_the_sweep_grid() {
+        let adam = |lr: f64| serde_json::json!({"lr": lr});
+        let sweep = results(&[
+            ("adam", adam(0.001), Some(0.3), None),
+            ("adam", adam(0.1), Some(0.1), Some(40)),
+            ("radam", adam(0.001), Some(0.32), None),
+        ]);
+        let summary = summary(&sweep);
+        let grid: Vec<&str> = summary.lines().skip(5).collect();
+        assert_eq!(
+            grid,
+            [
+                "best acc by lr                      0.001          0.1",
+                "adam                               30.00%  diverged@40",
+                "radam                              32.00%            -",
+            ],
+            "{summary}"
         );
     }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use stepwise_engine::output::{self, Results};
+use stepwise_engine::output;
 use stepwise_engine::{
     Compute, EngineError, Event, Experiment, Layers, PRESETS, RunHistory, RunStatus, check_kernels,
     checkpoint::{self, Checkpoint},
@@ -171,7 +171,7 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
         .map(|r| experiment.history(r).cloned().unwrap_or_default())
         .collect();
     report::write(&dir, &results, &histories)?;
-    print_summary(&results);
+    print!("{}", report::summary(&results));
     if finished {
         eprintln!("report: {}", dir.join(report::REPORT_FILE).display());
     } else if dir.join(checkpoint::FILE_NAME).is_file() {
@@ -438,27 +438,6 @@ fn train(experiment: &mut Experiment, dir: &Path, stop: &AtomicBool) -> Result<b
         }
     }
     Ok(true)
-}
-
-fn print_summary(results: &Results) {
-    println!(
-        "{:<28} {:>10} {:>10} {:>12}",
-        "run", "best acc", "final acc", "stability"
-    );
-    for run in &results.runs {
-        let percent = |v: Option<f32>| v.map_or("-".into(), |v| format!("{:.2}%", 100.0 * v));
-        let stability = match run.diverged_at_step {
-            Some(step) => format!("diverged@{step}"),
-            None => run.status.clone(),
-        };
-        println!(
-            "{:<28} {:>10} {:>10} {:>12}",
-            run.name,
-            percent(run.best_test_accuracy),
-            percent(run.final_test_accuracy),
-            stability
-        );
-    }
 }
 
 fn failed(err: EngineError) -> Error {
