@@ -111,16 +111,6 @@ impl RunView {
         &self.series[quantity as usize]
     }
 
-    /// Its best test accuracy so far, if an epoch has ended.
-    pub fn best_test_accuracy(&self) -> Option<f32> {
-        self.history
-            .epochs
-            .iter()
-            .map(|epoch| epoch.test_accuracy)
-            .filter(|accuracy| !accuracy.is_nan())
-            .max_by(f32::total_cmp)
-    }
-
     /// The step at which the run diverged, with its loss.
     pub const fn diverged(&self) -> Option<(u64, f32)> {
         match self.status {

@@ -143,14 +143,10 @@ fn save_into(
             checkpoint::FILE_NAME
         )));
     }
-    let existing: Vec<&'static str> = [
-        output::CONFIG_FILE,
-        output::METRICS_FILE,
-        output::RESULTS_FILE,
-    ]
-    .into_iter()
-    .filter(|file| dir.join(file).exists())
-    .collect();
+    let existing: Vec<&'static str> = output::RESULT_FILES
+        .into_iter()
+        .filter(|file| dir.join(file).exists())
+        .collect();
     if !existing.is_empty() && !confirmed {
         return Err(SaveRefused::Replaces(existing));
     }
@@ -593,11 +589,7 @@ impl ExperimentView {
         ui.label(RichText::new("Results").strong());
         let saveable = self.ended.is_some() && !running;
         ui.horizontal_wrapped(|ui| {
-            for name in [
-                output::CONFIG_FILE,
-                output::METRICS_FILE,
-                output::RESULTS_FILE,
-            ] {
+            for name in output::RESULT_FILES {
                 let button = ui
                     .add_enabled(saveable, egui::Button::new(format!("⬇ {name}")))
                     .on_hover_text("download it from the last experiment that ended")
@@ -665,16 +657,10 @@ fn sweep_ui(ui: &mut Ui, sweep: &Sweep, board: &Board) {
                         match run {
                             None => ui.label("–"),
                             Some((r, run)) => {
-                                let best = run
-                                    .best_test_accuracy()
-                                    .map(|acc| format!("{:.2}%", 100.0 * acc));
-                                let text = match (run.diverged(), best) {
-                                    (Some((step, _)), Some(best)) => {
-                                        format!("{best}, diverged at step {step}")
-                                    }
-                                    (Some((step, _)), None) => format!("diverged at step {step}"),
-                                    (None, best) => best.unwrap_or_else(|| "…".into()),
-                                };
+                                let diverged = run.diverged().map(|(step, _)| step);
+                                let best = run.history.best_epoch().map(|e| e.test_accuracy);
+                                let text =
+                                    Sweep::cell(best, diverged).unwrap_or_else(|| "…".into());
                                 ui.colored_label(run_color(r), text)
                             }
                         };
@@ -822,11 +808,7 @@ mod tests {
         std::fs::write(folder.join(output::RESULTS_FILE), "another experiment's").expect("write");
         assert_eq!(
             save_into(&folder, &experiment, false),
-            Err(SaveRefused::Replaces(vec![
-                output::CONFIG_FILE,
-                output::METRICS_FILE,
-                output::RESULTS_FILE
-            ]))
+            Err(SaveRefused::Replaces(output::RESULT_FILES.to_vec()))
         );
         let kept = std::fs::read_to_string(folder.join(output::RESULTS_FILE)).expect("read");
         assert_eq!(

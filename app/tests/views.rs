@@ -271,7 +271,11 @@ fn a_short_live_run_updates_the_plots() {
     );
     assert!(harness.query_by_label("Sensitivity to lr").is_some());
     for run in &board.runs {
-        let best = run.best_test_accuracy().expect("an epoch ended");
+        let best = run
+            .history
+            .best_epoch()
+            .expect("an epoch ended")
+            .test_accuracy;
         let cell = format!("{:.2}%", 100.0 * best);
         let shown = harness.query_all_by_label(&cell).next().is_some();
         assert!(shown, "the grid shows {cell}");

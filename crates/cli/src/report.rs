@@ -459,24 +459,17 @@ fn sweep_table(results: &Results) -> Option<String> {
     for (optimizer, cells) in &sweep.rows {
         let _ = write!(md, "| {optimizer} |");
         for cell in cells {
-            let cell = cell.map_or_else(|| "–".to_owned(), |r| outcome(&results.runs[r]));
+            let cell = cell
+                .and_then(|r| {
+                    let run = &results.runs[r];
+                    Sweep::cell(run.best_test_accuracy, run.diverged_at_step)
+                })
+                .unwrap_or_else(|| "–".into());
             let _ = write!(md, " {cell} |");
         }
         md.push('\n');
     }
     Some(md)
-}
-
-/// A run's outcome in a word or two: its best test accuracy, and where it diverged.
-fn outcome(run: &RunResult) -> String {
-    let best = run
-        .best_test_accuracy
-        .map(|acc| format!("{:.2}%", 100.0 * acc));
-    match (run.diverged_at_step, best) {
-        (Some(step), Some(best)) => format!("{best}, then diverged at step {step}"),
-        (Some(step), None) => format!("diverged at step {step}"),
-        (None, best) => best.unwrap_or_else(|| "–".into()),
-    }
 }
 
 /// Runs that did not diverge by best accuracy (descending), then diverged ones, latest first.

@@ -407,22 +407,32 @@ impl Layers {
                 line_column: None,
             };
         }
-        // (origin, text, the key the layer's values sit under), topmost first.
+        // (origin, text, its document, the key the layer's values sit under), topmost first;
+        // each text parsed once, with spans.
         let texts = self.texts().unwrap_or_default();
-        let layers: Vec<(&str, &str, Option<&str>)> = texts
+        let documents: Vec<_> = texts
             .iter()
-            .flat_map(|(origin, text)| {
-                let quick = self
-                    .quick
-                    .then_some((origin.as_str(), *text, Some("quick")));
-                quick.into_iter().chain([(origin.as_str(), *text, None)])
+            .filter_map(|(origin, text)| {
+                let document = DeTable::parse(text).ok()?;
+                Some((origin.as_str(), *text, document))
+            })
+            .collect();
+        let layers: Vec<(&str, &str, &DeTable, Option<&str>)> = documents
+            .iter()
+            .flat_map(|(origin, text, document)| {
+                let quick =
+                    self.quick
+                        .then_some((*origin, *text, document.get_ref(), Some("quick")));
+                quick
+                    .into_iter()
+                    .chain([(*origin, *text, document.get_ref(), None)])
             })
             .collect();
         let found = (1..=path.len()).rev().find_map(|len| {
-            layers.iter().find_map(|(origin, text, under)| {
+            layers.iter().find_map(|(origin, text, document, under)| {
                 let under = under.map(|key| Key::Name(key.into()));
                 let full: Vec<Key> = under.into_iter().chain(path[..len].to_vec()).collect();
-                let start = value_span(text, &full)?.start;
+                let start = value_span(document, &full)?.start;
                 Some(Location {
                     origin: Some((*origin).into()),
                     line_column: Some(line_column(text, start)),
@@ -430,7 +440,7 @@ impl Layers {
             })
         });
         found.unwrap_or_else(|| Location {
-            origin: Some(layers.first().map_or(FLAGS, |layer| layer.0).into()),
+            origin: Some(texts.first().map_or(FLAGS, |(origin, _)| origin).into()),
             line_column: None,
         })
     }
@@ -447,13 +457,12 @@ fn failing_hyperparameter(table: &toml::Table, path: &[Key]) -> Option<&'static 
     run.spec.resolve().err().map(|err| err.field())
 }
 
-/// Where in `text` the value at `path` is written, if it is.
-fn value_span(text: &str, path: &[Key]) -> Option<std::ops::Range<usize>> {
-    let root = DeTable::parse(text).ok()?;
+/// Where in its text `document` writes the value at `path`, if it does.
+fn value_span(document: &DeTable, path: &[Key]) -> Option<std::ops::Range<usize>> {
     let (Key::Name(first), rest) = path.split_first()? else {
         return None;
     };
-    let mut node = root.get_ref().get(first.as_str())?;
+    let mut node = document.get(first.as_str())?;
     for key in rest {
         node = match (key, node.get_ref()) {
             (Key::Name(name), DeValue::Table(table)) => table.get(name.as_str())?,

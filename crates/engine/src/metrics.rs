@@ -168,6 +168,16 @@ pub struct RunHistory {
     pub epochs: Vec<EpochMetrics>,
 }
 
+impl RunHistory {
+    /// The epoch with the highest test accuracy (NaN accuracies aside), if one has ended.
+    pub fn best_epoch(&self) -> Option<&EpochMetrics> {
+        self.epochs
+            .iter()
+            .filter(|e| !e.test_accuracy.is_nan())
+            .max_by(|a, b| a.test_accuracy.total_cmp(&b.test_accuracy))
+    }
+}
+
 /// Serde for floats that may be NaN or infinite. JSON has no such numbers (serde_json writes
 /// them as `null` and cannot read that back into a float), so they travel as the strings `"NaN"`,
 /// `"inf"` and `"-inf"`; finite values stay plain numbers. Reading also takes `null` as NaN.

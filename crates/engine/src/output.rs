@@ -20,6 +20,8 @@ pub const CONFIG_FILE: &str = "config.toml";
 pub const METRICS_FILE: &str = "metrics.csv";
 /// The summary.
 pub const RESULTS_FILE: &str = "results.json";
+/// The files [`write`] writes, in that order.
+pub const RESULT_FILES: [&str; 3] = [CONFIG_FILE, METRICS_FILE, RESULTS_FILE];
 
 /// Epoch columns of `metrics.csv`, after `run`, `kind` and the step columns.
 pub const EPOCH_COLUMNS: [&str; 7] = [
@@ -161,6 +163,17 @@ impl Sweep {
         })
     }
 
+    /// A cell's text: the run's best test accuracy, and where it diverged; `None` when it has
+    /// neither yet.
+    pub fn cell(best_test_accuracy: Option<f32>, diverged_at_step: Option<u64>) -> Option<String> {
+        let best = best_test_accuracy.map(|acc| format!("{:.2}%", 100.0 * acc));
+        match (diverged_at_step, best) {
+            (Some(step), Some(best)) => Some(format!("{best}, then diverged at step {step}")),
+            (Some(step), None) => Some(format!("diverged at step {step}")),
+            (None, best) => best,
+        }
+    }
+
     /// The sweep among `results`' runs, if they form one.
     pub fn of_results(results: &Results) -> Option<Self> {
         let runs: Vec<_> = results
@@ -184,11 +197,7 @@ impl Results {
                 let history = experiment.history(r).cloned().unwrap_or_default();
                 let status = experiment.status(r).unwrap_or(RunStatus::Training);
                 let hyperparameters = hyperparameters(run.optimizer);
-                let best = history
-                    .epochs
-                    .iter()
-                    .filter(|e| !e.test_accuracy.is_nan())
-                    .max_by(|a, b| a.test_accuracy.total_cmp(&b.test_accuracy));
+                let best = history.best_epoch().copied();
                 let (status_name, diverged_at_step, diverged_loss) = match status {
                     RunStatus::Training => ("training", None, None),
                     RunStatus::Finished => ("finished", None, None),

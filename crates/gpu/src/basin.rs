@@ -96,7 +96,7 @@ impl BasinMap {
     }
 
     /// [`compute`](Self::compute), awaiting `pause()` between chunks of [`CPU_CHUNK`] starts on
-    /// the CPU (the browser passes a zero-length timeout, so that the page draws meanwhile).
+    /// the CPU (the browser yields to its event loop there, so that the page draws meanwhile).
     ///
     /// # Errors
     /// As [`compute`](Self::compute).
