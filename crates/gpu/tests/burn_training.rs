@@ -80,6 +80,8 @@ const SPECS: [&str; 7] = [
 
 #[test]
 fn fused_training_steps_equal_the_cpu_reference() {
+    let gpu = stepwise_gpu::Gpu::new_blocking().expect("a GPU adapter (lavapipe in CI)");
+    stepwise_gpu::tuning::keep_tuning_for(&gpu.adapter);
     let device = Device::wgpu(DeviceKind::DefaultDevice).autodiff();
     device.seed(1);
     let x = Tensor::<4>::random([8, 1, 6, 6], Distribution::Normal(0.0, 1.0), &device);

@@ -23,7 +23,14 @@ fn cpu() -> Device {
     Device::flex()
 }
 
+/// burn's default wgpu device, its kernel tuning kept in the machine's cache (tuned once per shape
+/// and machine, not in every run of these tests).
 fn gpu() -> Device {
+    static TUNING: std::sync::Once = std::sync::Once::new();
+    TUNING.call_once(|| {
+        let gpu = stepwise_gpu::Gpu::new_blocking().expect("a GPU adapter (lavapipe in CI)");
+        stepwise_gpu::tuning::keep_tuning_for(&gpu.adapter);
+    });
     Device::wgpu(DeviceKind::DefaultDevice)
 }
 
