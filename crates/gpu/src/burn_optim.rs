@@ -6,9 +6,11 @@
 //! - [`ReferenceOptimizer`] applies `stepwise_optim`'s CPU reference to any backend's tensors (host
 //!   round trip per tensor): the ground truth, and the optimizer of burn's CPU backend.
 //!
-//! Both take the learning rate burn passes to each step (a burn scheduler or Stepwise's
-//! `LrSchedule`), count steps from 1 per parameter as PyTorch does, and keep their state as
-//! [`TensorState`], named as `torch.optim`'s state dicts.
+//! Both are thin adapters over [`TensorStep`], the step as Stepwise's engine takes it: computed
+//! once per step by `stepwise_optim::Optimizer::begin_step` and applied to every tensor. burn's
+//! trait steps each tensor on its own, so the adapters count steps per tensor ([`CountedState`],
+//! from 1 as PyTorch does) and take the learning rate burn passes (a burn scheduler or Stepwise's
+//! `LrSchedule`); state buffers are named as `torch.optim`'s state dicts.
 
 use burn::backend::wgpu::{
     CubeBackend, CubeTensor, KernelSource, SourceKernel, SourceTemplate, into_contiguous,
@@ -145,12 +147,11 @@ impl KernelSource for BurnKernel {
     }
 }
 
-/// The optimizer state of one parameter tensor: the step count and the state buffers, flat, under
-/// `torch.optim`'s names.
+/// The optimizer state of one parameter tensor: its buffers, flat, under `torch.optim`'s names.
+/// The step count is not here: all of a model's tensors step together, so it is the
+/// [`stepwise_optim::Optimizer`]'s (or, behind burn's per-tensor trait, [`CountedState`]'s).
 #[derive(Clone, Debug)]
 pub struct TensorState {
-    /// Steps taken (the next one is `t + 1`).
-    pub t: u64,
     /// The buffers, in the kernel's binding order.
     pub buffers: Vec<(&'static str, Tensor<1>)>,
     /// One-vector tensors the fused kernel binds where its variant has no buffer (AMSGrad's
@@ -163,10 +164,9 @@ pub struct TensorState {
 const BUFFER_NAMES: [&str; 4] = ["momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"];
 
 impl TensorState {
-    /// The state after `t` steps, with these buffers (in the kernel's binding order).
-    pub const fn new(t: u64, buffers: Vec<(&'static str, Tensor<1>)>) -> Self {
+    /// A state with these buffers (in the kernel's binding order).
+    pub const fn new(buffers: Vec<(&'static str, Tensor<1>)>) -> Self {
         Self {
-            t,
             buffers,
             placeholders: Vec::new(),
         }
@@ -180,23 +180,135 @@ impl TensorState {
             .into_iter()
             .map(|(name, _)| (name, Tensor::<1>::zeros([len], device)))
             .collect();
-        Self::new(0, buffers)
-    }
-
-    /// The state for the next step of a tensor of `len` elements: `state`, or zeros before the
-    /// first step, with the step count advanced.
-    fn advance(state: Option<Self>, config: &OptimizerConfig, len: usize, device: &Device) -> Self {
-        let mut state = state.unwrap_or_else(|| Self::zeros(config, len, device));
-        state.t += 1;
-        state
+        Self::new(buffers)
     }
 }
 
-impl RecordState for TensorState {
+/// One optimizer step, computed once on the host ([`stepwise_optim::Optimizer::begin_step`]) and
+/// applied to each tensor of a model: the step, and its scalars as the block the fused kernels
+/// read, so that no tensor recomputes them.
+#[derive(Clone, Copy, Debug)]
+pub struct TensorStep {
+    config: OptimizerConfig,
+    step: Step,
+    block: ScalarBlock,
+}
+
+impl TensorStep {
+    /// `step` of an optimizer configured by `config`.
+    pub fn new(config: &OptimizerConfig, step: Step) -> Self {
+        Self {
+            config: *config,
+            step,
+            block: ScalarBlock::new(step.scalars.as_bytes()),
+        }
+    }
+
+    /// The step.
+    pub const fn step(&self) -> &Step {
+        &self.step
+    }
+
+    /// The fused kernel, in place on a burn-wgpu tensor's buffers: the updated tensor and state
+    /// (`None` before the first step: zeros).
+    pub fn fused<const D: usize>(
+        &self,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<TensorState>,
+    ) -> (Tensor<D>, TensorState) {
+        let device = tensor.device();
+        let len = tensor.shape().num_elements();
+        let mut state = state.unwrap_or_else(|| TensorState::zeros(&self.config, len, &device));
+        let names: Vec<&'static str> = state.buffers.iter().map(|(name, _)| *name).collect();
+        let mut buffers = std::mem::take(&mut state.buffers)
+            .into_iter()
+            .map(|(_, tensor)| tensor);
+        let mut placeholders = std::mem::take(&mut state.placeholders).into_iter();
+        let mut next = || {
+            buffers
+                .next()
+                .or_else(|| placeholders.next())
+                // A placeholder of one vector (a vec4 binding needs 16 bytes), made once.
+                .unwrap_or_else(|| Tensor::<1>::zeros([4], &device))
+                .into_dispatch()
+        };
+        let (a, b, c) = (next(), next(), next());
+        let (param, a, b, c) = Dispatch::fused_step(
+            tensor.into_dispatch(),
+            grad.into_dispatch(),
+            a,
+            b,
+            c,
+            kernel_for(&self.config),
+            self.block,
+        );
+        let mut outputs = [a, b, c].into_iter().map(Tensor::<1>::from_dispatch);
+        state.buffers = names.into_iter().zip(outputs.by_ref()).collect();
+        state.placeholders = outputs.collect();
+        (Tensor::from_dispatch(param), state)
+    }
+
+    /// The CPU reference ([`Step::apply`]) on any backend's tensor: parameter, gradient and state
+    /// are read to the host, updated and written back.
+    pub fn reference<const D: usize>(
+        &self,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<TensorState>,
+    ) -> (Tensor<D>, TensorState) {
+        let device = tensor.device();
+        let shape = tensor.shape();
+        let len = shape.num_elements();
+        let mut param = host(tensor.reshape([len]));
+        let grad = host(grad.reshape([len]));
+        let mut host_state = match state {
+            Some(state) => self
+                .config
+                .init_state(0)
+                .with_buffers(state.buffers.into_iter().map(|(_, t)| host(t))),
+            None => self.config.init_state(len),
+        };
+        #[allow(clippy::expect_used)] // the state was made for this tensor by this optimizer
+        self.step
+            .apply(&mut param, &grad, &mut host_state)
+            .expect("state of this optimizer, with the parameter's length");
+        let buffers = host_state
+            .buffers()
+            .into_iter()
+            .map(|(name, values)| {
+                let data = TensorData::new(values.to_vec(), [len]);
+                (name, Tensor::<1>::from_data(data, &device))
+            })
+            .collect();
+        let param = Tensor::<1>::from_data(TensorData::new(param, [len]), &device).reshape(shape);
+        (param, TensorState::new(buffers))
+    }
+}
+
+/// A [`TensorState`] with its own step count: what burn's `Optimizer` trait, which steps each
+/// tensor on its own, keeps per parameter (as burn's optimizers keep their `time`).
+#[derive(Clone, Debug)]
+pub struct CountedState {
+    /// Steps taken (the next one is `t + 1`).
+    pub t: u64,
+    /// The buffers.
+    pub state: TensorState,
+}
+
+impl CountedState {
+    /// The next step of a tensor whose state is `state` (`None` before its first step).
+    fn next_step(config: &OptimizerConfig, state: Option<&Self>, lr: LearningRate) -> TensorStep {
+        let t = state.map_or(0, |s| s.t) + 1;
+        TensorStep::new(config, Step::new(config, t, lr))
+    }
+}
+
+impl RecordState for CountedState {
     fn state_flatten(&self, prefix: &str, out: &mut StateSink) {
         // Counts stay far below 2^53, exact in f64.
         out.push_tensor(prefix, "step", TensorData::new(vec![self.t as f64], [1]));
-        for (name, tensor) in &self.buffers {
+        for (name, tensor) in &self.state.buffers {
             out.push_tensor(prefix, name, tensor.to_data());
         }
     }
@@ -211,7 +323,10 @@ impl RecordState for TensorState {
                 Some((name, Tensor::<1>::from_data(data, device)))
             })
             .collect();
-        Some(Self::new(t, buffers))
+        Some(Self {
+            t,
+            state: TensorState::new(buffers),
+        })
     }
 }
 
@@ -249,54 +364,29 @@ impl FusedOptimizer {
 }
 
 impl Optimizer for FusedOptimizer {
-    type State<const D: usize> = TensorState;
+    type State<const D: usize> = CountedState;
 
     fn step<const D: usize>(
         &self,
         lr: LearningRate,
         tensor: Tensor<D>,
         grad: Tensor<D>,
-        state: Option<TensorState>,
-    ) -> (Tensor<D>, Option<TensorState>) {
-        let device = tensor.device();
-        let len = tensor.shape().num_elements();
-        let mut state = TensorState::advance(state, &self.config, len, &device);
-        let scalars = ScalarBlock::new(self.config.scalars(state.t, lr).as_bytes());
-        let names: Vec<&'static str> = state.buffers.iter().map(|(name, _)| *name).collect();
-        let mut buffers = std::mem::take(&mut state.buffers)
-            .into_iter()
-            .map(|(_, tensor)| tensor);
-        let mut placeholders = std::mem::take(&mut state.placeholders).into_iter();
-        let mut next = || {
-            buffers
-                .next()
-                .or_else(|| placeholders.next())
-                // A placeholder of one vector (a vec4 binding needs 16 bytes), made once.
-                .unwrap_or_else(|| Tensor::<1>::zeros([4], &device))
-                .into_dispatch()
-        };
-        let (a, b, c) = (next(), next(), next());
-        let (param, a, b, c) = Dispatch::fused_step(
-            tensor.into_dispatch(),
-            grad.into_dispatch(),
-            a,
-            b,
-            c,
-            kernel_for(&self.config),
-            scalars,
-        );
-        let mut outputs = [a, b, c].into_iter().map(Tensor::<1>::from_dispatch);
-        state.buffers = names.into_iter().zip(outputs.by_ref()).collect();
-        state.placeholders = outputs.collect();
-        (Tensor::from_dispatch(param), Some(state))
+        state: Option<CountedState>,
+    ) -> (Tensor<D>, Option<CountedState>) {
+        let step = CountedState::next_step(&self.config, state.as_ref(), lr);
+        let (tensor, state) = step.fused(tensor, grad, state.map(|s| s.state));
+        let t = step.step().t;
+        (tensor, Some(CountedState { t, state }))
     }
 
-    fn to_device<const D: usize>(mut state: TensorState, device: &Device) -> TensorState {
-        state.buffers = state
+    fn to_device<const D: usize>(mut state: CountedState, device: &Device) -> CountedState {
+        state.state.buffers = state
+            .state
             .buffers
             .into_iter()
             .map(|(name, tensor)| (name, tensor.to_device(device)))
             .collect();
+        state.state.placeholders.clear();
         state
     }
 }
@@ -325,46 +415,22 @@ fn host(tensor: Tensor<1>) -> Vec<f32> {
 }
 
 impl Optimizer for ReferenceOptimizer {
-    type State<const D: usize> = TensorState;
+    type State<const D: usize> = CountedState;
 
     fn step<const D: usize>(
         &self,
         lr: LearningRate,
         tensor: Tensor<D>,
         grad: Tensor<D>,
-        state: Option<TensorState>,
-    ) -> (Tensor<D>, Option<TensorState>) {
-        let device = tensor.device();
-        let shape = tensor.shape();
-        let len = shape.num_elements();
-        let mut state = TensorState::advance(state, &self.config, len, &device);
-        let step = Step {
-            t: state.t,
-            lr,
-            scalars: self.config.scalars(state.t, lr),
-        };
-        let mut param = host(tensor.reshape([len]));
-        let grad = host(grad.reshape([len]));
-        let buffers = std::mem::take(&mut state.buffers)
-            .into_iter()
-            .map(|(_, t)| host(t));
-        let mut host_state = self.config.init_state(0).with_buffers(buffers);
-        #[allow(clippy::expect_used)] // the state was made for this tensor by this optimizer
-        step.apply(&mut param, &grad, &mut host_state)
-            .expect("state of this optimizer, with the parameter's length");
-        state.buffers = host_state
-            .buffers()
-            .into_iter()
-            .map(|(name, values)| {
-                let data = TensorData::new(values.to_vec(), [len]);
-                (name, Tensor::<1>::from_data(data, &device))
-            })
-            .collect();
-        let param = Tensor::<1>::from_data(TensorData::new(param, [len]), &device).reshape(shape);
-        (param, Some(state))
+        state: Option<CountedState>,
+    ) -> (Tensor<D>, Option<CountedState>) {
+        let step = CountedState::next_step(&self.config, state.as_ref(), lr);
+        let (tensor, state) = step.reference(tensor, grad, state.map(|s| s.state));
+        let t = step.step().t;
+        (tensor, Some(CountedState { t, state }))
     }
 
-    fn to_device<const D: usize>(state: TensorState, device: &Device) -> TensorState {
+    fn to_device<const D: usize>(state: CountedState, device: &Device) -> CountedState {
         FusedOptimizer::to_device::<D>(state, device)
     }
 }

@@ -15,6 +15,7 @@
 //! - [`FusedOptimizer`]: the fused kernels as a burn optimizer, in place on burn-wgpu tensors;
 //!   [`ReferenceOptimizer`]: the CPU reference as a burn optimizer for any backend.
 //! - [`BasinMap`]: the final loss from every pixel of a grid of start points (GPU, CPU fallback).
+//! - [`tuning`]: where burn-wgpu keeps its autotune choices (native targets).
 //! - [`HyperMap`]: the final loss from one start for every cell of a grid of learning rates ×
 //!   beta1 or momentum, each cell its own optimizer (GPU, CPU fallback).
 
@@ -25,9 +26,14 @@ mod fused;
 mod hypermap;
 mod kernels;
 mod landscape;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod tuning;
 
 pub use basin::{BasinGrid, BasinMap, CPU_CHUNK, Compute, DIVERGED, loss_colours};
-pub use burn_optim::{FusedOptimizer, FusedStepOps, ReferenceOptimizer, ScalarBlock, TensorState};
+pub use burn_optim::{
+    CountedState, FusedOptimizer, FusedStepOps, ReferenceOptimizer, ScalarBlock, TensorState,
+    TensorStep,
+};
 pub use device::{AdapterSummary, Gpu, GpuError};
 pub use fused::{FusedStepper, kernel_for};
 pub use hypermap::{HyperGrid, HyperMap};

@@ -90,16 +90,19 @@ impl Optimizer {
         self.config.init_state(len)
     }
 
+    /// This optimizer after `steps` steps: the counter of a resumed run (its state buffers are
+    /// the caller's).
+    #[must_use]
+    pub const fn with_step_count(mut self, steps: u64) -> Self {
+        self.step = steps;
+        self
+    }
+
     /// Advances the step counter and computes this step's scalars, once for all parameters.
     pub fn begin_step(&mut self) -> Step {
         self.step += 1;
         let t = self.step;
-        let lr = self.schedule.lr(self.config.lr(), t);
-        Step {
-            t,
-            lr,
-            scalars: self.config.scalars(t, lr),
-        }
+        Step::new(&self.config, t, self.schedule.lr(self.config.lr(), t))
     }
 }
 
@@ -193,6 +196,15 @@ impl StepScalars {
 }
 
 impl Step {
+    /// Step `t` (from 1) of `config` at learning rate `lr`: its scalars, computed once.
+    pub fn new(config: &OptimizerConfig, t: u64, lr: f64) -> Self {
+        Self {
+            t,
+            lr,
+            scalars: config.scalars(t, lr),
+        }
+    }
+
     /// Updates one parameter tensor and its state in place, given its gradient.
     ///
     /// # Errors
