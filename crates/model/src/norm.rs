@@ -73,6 +73,12 @@ impl BatchNorm2d {
             .update((mean.mul_scalar(1.0 - m) + result.mean.mul_scalar(m)).detach());
         self.running_var
             .update((var.mul_scalar(1.0 - m) + result.variance.mul_scalar(m * unbiased)).detach());
+        // burn keeps a running state's updates per thread and merges them when that thread next
+        // reads it; a model whose steps move between threads (the engine steps runs side by side
+        // on the CPU's threads) would then read a stale value. Merging the one update now keeps
+        // the state a plain sequence (dividing by the one update's count of 1 is exact).
+        self.running_mean.value_sync();
+        self.running_var.value_sync();
         result.output
     }
 }
