@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 
 use stepwise_data::Cifar10;
-use stepwise_engine::{Compute, Event, Experiment, ExperimentConfig, check_kernels};
+use stepwise_engine::{Compute, Event, Experiment, ExperimentConfig, prepare_gpu};
 use stepwise_gpu::Gpu;
 
 use crate::task;
@@ -187,7 +187,7 @@ async fn drive(
         repaint.request_repaint();
     };
     if let (Compute::Gpu, Some(gpu)) = (compute, &gpu)
-        && let Err(err) = check_kernels(&config, gpu).await
+        && let Err(err) = prepare_gpu(&config, gpu).await
     {
         return send(Update::Failed(err.to_string()));
     }

@@ -187,7 +187,7 @@ impl Experiment {
                 bytes: rows,
             });
             runs.push(RunMetadata {
-                steps: run.steps,
+                steps: run.steps(),
                 status: run.status,
                 epochs: run.history.epochs.clone(),
             });
@@ -336,7 +336,7 @@ fn restore_run(
     tensors: &SafeTensors<'_>,
     plain: &burn::tensor::Device,
 ) -> Result<(), String> {
-    run.steps = saved.steps;
+    run.optimizer = run.optimizer.clone().with_step_count(saved.steps);
     run.status = saved.status;
     run.history.epochs.clone_from(&saved.epochs);
     let rows = tensors
@@ -357,6 +357,13 @@ fn restore_run(
             StepMetrics::from_row(fixed)
         })
         .collect();
+    if run.steps() != saved.steps {
+        return Err(format!(
+            "run{r} took {} steps but records {} (run{r}.steps): the file is inconsistent",
+            saved.steps,
+            run.steps()
+        ));
+    }
     let Some(model) = run.model.take() else {
         return Ok(());
     };
@@ -395,8 +402,7 @@ fn restore_run(
                     ))
                 })
                 .collect::<Vec<_>>();
-            (buffers.len() == names.len() && run.steps > 0)
-                .then(|| TensorState::new(run.steps, buffers))
+            (buffers.len() == names.len() && saved.steps > 0).then(|| TensorState::new(buffers))
         })
         .collect();
     run.model = Some(model);

@@ -1,26 +1,35 @@
 //! The experiment as a state machine its caller advances one unit of work at a time: one training
 //! step of one run, or one evaluation batch of one run. A thread drives it on the desktop, an async
 //! task in the browser; the only waits are the read-backs, and those are `async`.
+//!
+//! A training step's loss and measurements are read back one unit of work later: each step queues
+//! its read-back behind its own work, and the next call queues the next step before waiting for
+//! it, so that a GPU always has work while the host waits. A divergence is therefore noticed when
+//! the next unit of work is already queued: in an experiment of one run, after the diverged run's
+//! next step (which is discarded, as its state is).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::GradientsParams;
 use burn::prelude::Module;
-use burn::tensor::{Device, DeviceKind, Int, Tensor};
+use burn::tensor::{Device, DeviceKind, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use stepwise_data::{Augment, Batches, Cifar10, Images, Normalization, Source};
-use stepwise_gpu::{FusedOptimizer, ReferenceOptimizer, TensorState};
+use stepwise_gpu::{FusedOptimizer, TensorState, TensorStep};
 use stepwise_model::ResNet;
 use web_time::Instant;
 
 use crate::EngineError;
 use crate::config::ExperimentConfig;
 use crate::metrics::{EpochMetrics, RunHistory, RunStatus, StepMetrics};
-use crate::probe::{Probes, STEP_SIZE_SAMPLE, Stepper, Update};
+use crate::probe::{ProbeLayout, Probes, STEP_SIZE_SAMPLE, Update};
 
-/// Images per evaluation batch (evaluation keeps no gradients, so it can take more than training).
-pub const EVAL_BATCH: usize = 100;
+/// Images per evaluation batch on native targets (see `eval_batch`).
+pub const EVAL_BATCH: usize = 500;
 
 /// Where the experiment computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,16 +59,22 @@ impl Compute {
     }
 }
 
-/// Compiles every run's fused optimizer kernel on `gpu` (the adapter burn trains on) before
-/// training on [`Compute::Gpu`], so that a shader or pipeline error names the run and the shader
-/// instead of reaching the first read as burn's error about a kernel called `main`.
+/// Readies `gpu`, the adapter burn trains on, for `config` on [`Compute::Gpu`]: burn's kernel
+/// tuning for this adapter is kept in the machine's cache ([`stepwise_gpu::tuning`], native
+/// targets), and every run's fused optimizer kernel is compiled, so that a shader or pipeline error
+/// names the run and the shader instead of reaching the first read as burn's error about a kernel
+/// called `main`.
 ///
 /// # Errors
 /// [`EngineError::Kernel`].
-pub async fn check_kernels(
+pub async fn prepare_gpu(
     config: &ExperimentConfig,
     gpu: &stepwise_gpu::Gpu,
 ) -> Result<(), EngineError> {
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Some(path) = stepwise_gpu::tuning::keep_tuning_for(&gpu.adapter) {
+        tracing::info!(path = %path.display(), "kernel tuning cache");
+    }
     let mut checked = Vec::new();
     for run in &config.runs {
         // Runs of one optimizer family share a kernel: compile each once.
@@ -114,14 +129,14 @@ pub enum Event {
     Finished,
 }
 
-/// One run's model, optimizer state and record.
+/// One run's model, optimizer and record.
 pub(crate) struct Run {
-    pub stepper: Stepper,
+    /// Configuration, schedule and step count: each step's scalars are computed here, once.
+    pub optimizer: stepwise_optim::Optimizer,
     /// `None` once diverged (its memory is released).
     pub model: Option<ResNet>,
     /// Optimizer state per float tensor of the model, in module order.
     pub states: Vec<Option<TensorState>>,
-    pub steps: u64,
     pub status: RunStatus,
     pub history: RunHistory,
     pub epoch: EpochTally,
@@ -143,20 +158,64 @@ enum Phase {
     /// Training on batch `batch` of the epoch, run `run` next.
     Train {
         batches: Batches<Arc<Images>>,
-        current: Option<(Tensor<4>, Tensor<1, Int>, usize)>,
+        current: Option<Batch>,
         run: usize,
     },
-    /// Evaluating run `run` on the test images.
+    /// Evaluating a group of runs on the test images, batch by batch.
     Eval {
-        run: usize,
-        /// The run's model in evaluation mode.
-        model: ResNet,
+        group: Vec<Evaluation>,
         batches: Batches<Arc<Images>>,
-        /// Summed loss and correct count so far, on the device.
-        totals: Option<Tensor<1>>,
         seconds: f64,
     },
     Done,
+}
+
+/// One run's evaluation in progress.
+struct Evaluation {
+    run: usize,
+    /// The run's model in evaluation mode.
+    model: ResNet,
+    /// Summed loss and correct count so far, on the device.
+    totals: Option<Tensor<1>>,
+}
+
+/// A training step queued on the device whose loss and measurements are on their way back.
+struct InFlight {
+    run: usize,
+    images: usize,
+    epoch: u32,
+    step: stepwise_optim::Step,
+    layout: Option<ProbeLayout>,
+    values: Readback,
+    /// Host time spent queueing it (its share of its group's).
+    seconds: f64,
+}
+
+/// A read-back started when it is made and awaited later.
+enum Readback {
+    Started(Pin<Box<dyn Future<Output = Result<TensorData, burn::tensor::ExecutionError>> + Send>>),
+    Done(Result<TensorData, burn::tensor::ExecutionError>),
+}
+
+impl Readback {
+    /// Starts reading `tensor`: burn queues the copy behind the work that computes it when its
+    /// read is first polled, so it is polled once here (with a waker that does nothing: the
+    /// future registers the real one when it is awaited).
+    fn start(tensor: Tensor<1>) -> Self {
+        let mut read = Box::pin(tensor.into_data_async());
+        match read.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(result) => Self::Done(result),
+            Poll::Pending => Self::Started(read),
+        }
+    }
+
+    async fn values(self) -> Result<Vec<f32>, EngineError> {
+        let data = match self {
+            Self::Started(read) => read.await,
+            Self::Done(result) => result,
+        };
+        host_values(data)
+    }
 }
 
 /// Several runs of one model trained side by side from the same initial weights on the same batch
@@ -175,6 +234,10 @@ pub struct Experiment {
     /// Epochs every run has completed.
     epochs_done: u32,
     phase: Phase,
+    /// The training steps queued last, until their values are back.
+    in_flight: Vec<InFlight>,
+    /// Runs that take their step on a batch together, in one unit of work.
+    group_size: usize,
     loss: CrossEntropyLoss,
     sample_stride: usize,
 }
@@ -239,6 +302,8 @@ impl Experiment {
             runs,
             epochs_done,
             phase: Phase::Done,
+            in_flight: Vec::new(),
+            group_size: group_size(compute),
         };
         experiment.phase = experiment.start_epoch();
         Ok(experiment)
@@ -259,7 +324,9 @@ impl Experiment {
             .iter()
             .map(|run| {
                 let model = ResNet::new(&architecture, config.seed, &device)?;
-                Ok(Run::new(compute, run.optimizer, model))
+                let optimizer =
+                    stepwise_optim::Optimizer::new(run.optimizer, config.schedule.clone())?;
+                Ok(Run::new(optimizer, model))
             })
             .collect()
     }
@@ -299,9 +366,9 @@ impl Experiment {
         self.epochs_done
     }
 
-    /// Steps run `run` has taken.
+    /// Steps run `run` has taken and recorded.
     pub fn steps(&self, run: usize) -> u64 {
-        self.runs.get(run).map_or(0, |r| r.steps)
+        self.runs.get(run).map_or(0, Run::steps)
     }
 
     /// How run `run` stands.
@@ -367,10 +434,12 @@ impl Experiment {
                 if self.next_active(0).is_none() {
                     // Every run diverged during this epoch: nothing is left to train or evaluate,
                     // and the epoch was not completed by anyone.
+                    let mut events = self.settle().await?;
                     self.finish();
-                    return Ok(vec![Event::Finished]);
+                    events.push(Event::Finished);
+                    return Ok(events);
                 }
-                let current = match current {
+                let current: Batch = match current {
                     Some(current) => current,
                     None => match batches.next() {
                         Some(batch) => {
@@ -379,13 +448,14 @@ impl Experiment {
                             (images, labels, n)
                         }
                         None => {
-                            let mut events = vec![];
+                            let mut events = self.settle().await?;
                             self.after_training_or_eval(0, &mut events);
                             return Ok(events);
                         }
                     },
                 };
-                let Some(run) = self.next_active(run) else {
+                let group = self.next_group(run);
+                let Some(&last) = group.last() else {
                     // Every run has seen this batch: the next one.
                     self.phase = Phase::Train {
                         batches,
@@ -394,19 +464,19 @@ impl Experiment {
                     };
                     return Ok(vec![]);
                 };
-                let events = self.train_step(run, &current).await?;
+                let queued = self.queue_steps(&group, &current);
+                let events = self.settle().await?;
+                self.in_flight = queued;
                 self.phase = Phase::Train {
                     batches,
                     current: Some(current),
-                    run: run + 1,
+                    run: last + 1,
                 };
                 Ok(events)
             }
             Phase::Eval {
-                run,
-                model,
+                mut group,
                 mut batches,
-                totals,
                 seconds,
             } => {
                 let started = Instant::now();
@@ -414,31 +484,46 @@ impl Experiment {
                     Some(batch) => {
                         let n = batch.len() as f64;
                         let (images, labels) = batch.into_tensors(&self.device);
-                        let logits = model.forward(images);
-                        let correct = correct(logits.clone(), labels.clone());
-                        let loss = self.loss.forward(logits, labels).mul_scalar(n);
-                        let batch_totals = Tensor::cat(vec![loss, correct], 0);
-                        let totals = Some(match totals {
-                            Some(t) => t + batch_totals,
-                            None => batch_totals,
+                        let loss = &self.loss;
+                        let batch_totals = each(group.iter().collect(), |evaluation| {
+                            let logits = evaluation.model.forward(images.clone());
+                            let correct = correct(logits.clone(), labels.clone());
+                            let loss = loss.forward(logits, labels.clone()).mul_scalar(n);
+                            Tensor::cat(vec![loss, correct], 0)
                         });
+                        for (evaluation, batch_totals) in group.iter_mut().zip(batch_totals) {
+                            evaluation.totals = Some(match evaluation.totals.take() {
+                                Some(t) => t + batch_totals,
+                                None => batch_totals,
+                            });
+                        }
                         self.phase = Phase::Eval {
-                            run,
-                            model,
+                            group,
                             batches,
-                            totals,
                             seconds: seconds + started.elapsed().as_secs_f64(),
                         };
                         Ok(vec![])
                     }
                     None => {
-                        let totals = match totals {
-                            Some(t) => read(t).await?,
-                            None => vec![0.0, 0.0],
-                        };
-                        let seconds = seconds + started.elapsed().as_secs_f64();
-                        let mut events = vec![self.close_epoch(run, &totals, seconds)];
-                        self.after_training_or_eval(run + 1, &mut events);
+                        let mut totals = Vec::with_capacity(group.len());
+                        for evaluation in &mut group {
+                            totals.push(match evaluation.totals.take() {
+                                Some(t) => read(t).await?,
+                                None => vec![0.0, 0.0],
+                            });
+                        }
+                        // The runs of a group shared the time.
+                        let share =
+                            (seconds + started.elapsed().as_secs_f64()) / group.len() as f64;
+                        let mut events: Vec<Event> = group
+                            .iter()
+                            .zip(&totals)
+                            .map(|(evaluation, totals)| {
+                                self.close_epoch(evaluation.run, totals, share)
+                            })
+                            .collect();
+                        let next = group.last().map_or(self.runs.len(), |e| e.run + 1);
+                        self.after_training_or_eval(next, &mut events);
                         Ok(events)
                     }
                 }
@@ -446,15 +531,39 @@ impl Experiment {
         }
     }
 
-    /// Evaluation of the next active run from `from`, if any is left this epoch.
+    /// The active runs from `from` that take a unit of work together (at most
+    /// [`group_size`] of them).
+    fn next_group(&self, from: usize) -> Vec<usize> {
+        (from..self.runs.len())
+            .filter(|&r| self.runs[r].status == RunStatus::Training)
+            .take(self.group_size)
+            .collect()
+    }
+
+    /// Evaluation of the next active runs from `from`, if any are left this epoch.
     fn start_eval(&self, from: usize) -> Option<Phase> {
-        let run = self.next_active(from)?;
-        let model = self.runs[run].model.as_ref()?.valid();
+        let group: Vec<Evaluation> = self
+            .next_group(from)
+            .into_iter()
+            .filter_map(|run| {
+                let model = self.runs[run].model.as_ref()?.valid();
+                Some(Evaluation {
+                    run,
+                    model,
+                    totals: None,
+                })
+            })
+            .collect();
+        if group.is_empty() {
+            return None;
+        }
         Some(Phase::Eval {
-            run,
-            model,
-            batches: Batches::in_order(Arc::clone(&self.test), EVAL_BATCH, Normalization::CIFAR10),
-            totals: None,
+            group,
+            batches: Batches::in_order(
+                Arc::clone(&self.test),
+                eval_batch(self.compute),
+                Normalization::CIFAR10,
+            ),
             seconds: 0.0,
         })
     }
@@ -497,67 +606,55 @@ fn round(value: f64, per_unit: f64) -> f64 {
 
 /// A device vector's values on the host.
 async fn read(tensor: Tensor<1>) -> Result<Vec<f32>, EngineError> {
-    let data = tensor
-        .into_data_async()
-        .await
-        .map_err(|err| EngineError::Readback(format!("{err:?}")))?;
-    data.convert::<f32>()
+    host_values(tensor.into_data_async().await)
+}
+
+fn host_values(
+    data: Result<TensorData, burn::tensor::ExecutionError>,
+) -> Result<Vec<f32>, EngineError> {
+    data.map_err(|err| EngineError::Readback(format!("{err:?}")))?
+        .convert::<f32>()
         .try_into_vec::<f32>()
         .map_err(|err| EngineError::Readback(format!("{err:?}")))
 }
 
-impl Run {
-    fn new(compute: Compute, optimizer: stepwise_optim::OptimizerConfig, model: ResNet) -> Self {
-        let stepper = match compute {
-            Compute::Cpu => Stepper::Reference(ReferenceOptimizer::new(optimizer)),
-            Compute::Gpu => Stepper::Fused(FusedOptimizer::new(optimizer)),
-        };
-        Self {
-            stepper,
-            model: Some(model),
-            states: Vec::new(),
-            steps: 0,
-            status: RunStatus::Training,
-            history: RunHistory::default(),
-            epoch: EpochTally::default(),
-        }
-    }
+/// A training batch on the device: images, labels and how many.
+type Batch = (Tensor<4>, Tensor<1, Int>, usize);
+
+/// What every run's step on one batch shares.
+struct StepQueue<'a> {
+    compute: Compute,
+    metrics_every: u64,
+    epoch: u32,
+    sample_stride: usize,
+    loss: &'a CrossEntropyLoss,
+    batch: &'a Batch,
 }
 
-impl Experiment {
-    async fn train_step(
-        &mut self,
-        index: usize,
-        (images, labels, n): &(Tensor<4>, Tensor<1, Int>, usize),
-    ) -> Result<Vec<Event>, EngineError> {
-        let started = Instant::now();
-        let optimizer = self.config.runs[index].optimizer;
-        let schedule = &self.config.schedule;
-        let metrics_every = self.config.metrics_every;
-        let epoch = self.epochs_done + 1;
-        let run = &mut self.runs[index];
-        let Some(model) = run.model.take() else {
-            return Ok(vec![]);
-        };
-        let t = run.steps + 1;
-        let lr = schedule.lr(optimizer.lr(), t);
-        let scalars = optimizer.scalars(t, lr);
+impl StepQueue<'_> {
+    /// Queues `run`'s next step (forward, cross-entropy, backward, the optimizer over every tensor,
+    /// the measurements) and starts reading its values back.
+    fn step(&self, index: usize, run: &mut Run) -> Option<InFlight> {
+        let (images, labels, n) = self.batch;
+        let model = run.model.take()?;
+        let step = run.optimizer.begin_step();
+        let step = TensorStep::new(run.optimizer.config(), step);
+        let t = step.step().t;
         let logits = model.forward(images.clone());
         let loss = self.loss.forward(logits.clone(), labels.clone());
         let correct = correct(logits.inner(), labels.clone().inner());
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        let detailed = t.is_multiple_of(metrics_every) || t == 1;
+        let detailed = t.is_multiple_of(self.metrics_every) || t == 1;
         let mut update = Update {
-            stepper: &run.stepper,
-            lr,
+            step: &step,
+            compute: self.compute,
             grads,
             states: &mut run.states,
-            second_moment: scalars.second_moment_buffer(),
             sample_stride: self.sample_stride,
             probes: detailed.then(Probes::default),
             index: 0,
         };
-        let model = model.map(&mut update);
+        run.model = Some(model.map(&mut update));
         let probes = update.probes.take();
         let mut parts = vec![loss.inner(), correct];
         let layout = probes.map(|probes| {
@@ -565,45 +662,156 @@ impl Experiment {
             parts.extend(tensors);
             layout
         });
-        let values = read(Tensor::cat(parts, 0)).await?;
+        let values = Readback::start(Tensor::cat(parts, 0));
+        Some(InFlight {
+            run: index,
+            images: *n,
+            epoch: self.epoch,
+            step: *step.step(),
+            layout,
+            values,
+            seconds: 0.0,
+        })
+    }
+}
+
+/// `work` on each item, side by side on the CPU's threads on native targets, in order.
+fn each<T: Send, R: Send>(items: Vec<T>, work: impl Fn(T) -> R + Sync + Send) -> Vec<R> {
+    #[cfg(not(target_arch = "wasm32"))]
+    if items.len() > 1 {
+        use rayon::prelude::*;
+        return items.into_par_iter().map(work).collect();
+    }
+    items.into_iter().map(work).collect()
+}
+
+/// Test images per evaluation batch: evaluation keeps no gradients, so it takes more than training.
+/// The browser's WebGPU limits a buffer to 256 MiB (128 MiB bound at once), which a convolution's
+/// buffers at 500 images would pass.
+const fn eval_batch(compute: Compute) -> usize {
+    match compute {
+        Compute::Gpu if cfg!(target_arch = "wasm32") => 100,
+        _ => EVAL_BATCH,
+    }
+}
+
+/// How many runs step on a batch together: as many as the CPU has threads when flex trains (each
+/// run's step is a long chain of small operations that leaves cores idle), one on the GPU (whose
+/// queue is the parallelism) and in the browser (no threads).
+fn group_size(compute: Compute) -> usize {
+    match compute {
+        #[cfg(not(target_arch = "wasm32"))]
+        Compute::Cpu => rayon::current_num_threads(),
+        _ => 1,
+    }
+}
+
+impl Run {
+    fn new(optimizer: stepwise_optim::Optimizer, model: ResNet) -> Self {
+        Self {
+            optimizer,
+            model: Some(model),
+            states: Vec::new(),
+            status: RunStatus::Training,
+            history: RunHistory::default(),
+            epoch: EpochTally::default(),
+        }
+    }
+
+    /// Steps taken and recorded (every step records its loss).
+    pub fn steps(&self) -> u64 {
+        self.history.steps.len() as u64
+    }
+}
+
+impl Experiment {
+    /// Queues the next step of each run of `group` on `batch` and starts reading their values
+    /// back: side by side on the CPU's threads where there are several, else one after another.
+    fn queue_steps(&mut self, group: &[usize], batch: &Batch) -> Vec<InFlight> {
+        let queue = &StepQueue {
+            compute: self.compute,
+            metrics_every: self.config.metrics_every,
+            epoch: self.epochs_done + 1,
+            sample_stride: self.sample_stride,
+            loss: &self.loss,
+            batch,
+        };
+        let runs: Vec<(usize, &mut Run)> = self
+            .runs
+            .iter_mut()
+            .enumerate()
+            .filter(|(index, _)| group.contains(index))
+            .collect();
+        let started = Instant::now();
+        let mut queued: Vec<InFlight> = each(runs, |(index, run)| queue.step(index, run))
+            .into_iter()
+            .flatten()
+            .collect();
+        // The runs of a group shared the time.
+        let share = started.elapsed().as_secs_f64() / queued.len().max(1) as f64;
+        for step in &mut queued {
+            step.seconds = share;
+        }
+        queued
+    }
+
+    /// Waits for the steps in flight, if any, and records them in order.
+    async fn settle(&mut self) -> Result<Vec<Event>, EngineError> {
+        let mut events = Vec::new();
+        for queued in std::mem::take(&mut self.in_flight) {
+            events.extend(self.record(queued).await?);
+        }
+        Ok(events)
+    }
+
+    /// Waits for a step's values and records it: its metrics, and its run's divergence. A step of
+    /// a run that diverged meanwhile is dropped.
+    async fn record(&mut self, queued: InFlight) -> Result<Vec<Event>, EngineError> {
+        let started = Instant::now();
+        let values = queued.values.values().await?;
+        let index = queued.run;
+        let run = &mut self.runs[index];
+        if run.status != RunStatus::Training {
+            return Ok(vec![]);
+        }
         let (loss, correct) = (values[0], values[1]);
-        let measured = layout
+        let step = queued.step;
+        let measured = queued
+            .layout
             .filter(|layout| layout.len() + 2 == values.len())
-            .map(|layout| layout.measure(&values[2..], &scalars));
+            .map(|layout| layout.measure(&values[2..], &step.scalars));
         let metrics = StepMetrics {
-            step: t,
-            epoch,
+            step: step.t,
+            epoch: queued.epoch,
             loss,
-            lr,
+            lr: step.lr,
             grad_norm: measured.as_ref().map(|m| m.grad_norm),
             update_ratio: measured.as_ref().map(|m| m.update_ratio),
             weight_norm: measured.as_ref().map(|m| m.weight_norm),
             step_size: measured.and_then(|m| m.step_size),
-            bounds: scalars.bounds(),
-            rectification: scalars.rectification(),
+            bounds: step.scalars.bounds(),
+            rectification: step.scalars.rectification(),
         };
-        run.steps = t;
         run.history.steps.push(metrics);
         let mut events = vec![Event::Step {
             run: index,
             metrics,
         }];
         if !loss.is_finite() || f64::from(loss) > self.config.divergence_loss {
-            run.status = RunStatus::Diverged { step: t, loss };
+            run.status = RunStatus::Diverged { step: step.t, loss };
+            run.model = None;
             run.states.clear();
-            tracing::warn!(run = index, step = t, loss, "run diverged");
+            tracing::warn!(run = index, step = step.t, loss, "run diverged");
             events.push(Event::Diverged {
                 run: index,
-                step: t,
+                step: step.t,
                 loss,
             });
-        } else {
-            run.model = Some(model);
         }
-        run.epoch.loss_sum += f64::from(loss) * *n as f64;
+        run.epoch.loss_sum += f64::from(loss) * queued.images as f64;
         run.epoch.correct += f64::from(correct);
-        run.epoch.images += n;
-        run.epoch.seconds += started.elapsed().as_secs_f64();
+        run.epoch.images += queued.images;
+        run.epoch.seconds += queued.seconds + started.elapsed().as_secs_f64();
         Ok(events)
     }
 

@@ -23,7 +23,7 @@ pub use config::{
     ConfigError, DEFAULT_DIVERGENCE_LOSS, ExperimentConfig, Layers, Location, PRESETS, RunConfig,
     preset_text,
 };
-pub use experiment::{Compute, EVAL_BATCH, Event, Experiment, check_kernels};
+pub use experiment::{Compute, EVAL_BATCH, Event, Experiment, prepare_gpu};
 pub use metrics::{EpochMetrics, RunHistory, RunStatus, STEP_COLUMNS, Spread, StepMetrics};
 pub use probe::STEP_SIZE_SAMPLE;
 
@@ -38,6 +38,9 @@ pub enum EngineError {
     /// The model cannot be built.
     #[error(transparent)]
     Model(#[from] stepwise_model::ModelError),
+    /// A run's optimizer or the schedule is invalid.
+    #[error(transparent)]
+    Optimizer(#[from] stepwise_optim::ConfigError),
     /// No images to train or test on.
     #[error("no data: {0}")]
     NoData(String),

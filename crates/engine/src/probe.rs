@@ -6,38 +6,17 @@
 //! checkpoint can name it without depending on burn's randomly drawn parameter ids.
 
 use burn::module::{ModuleMapper, Param};
-use burn::optim::{GradientsParams, Optimizer};
+use burn::optim::GradientsParams;
 use burn::tensor::{Int, Tensor, TensorData};
-use stepwise_gpu::{FusedOptimizer, ReferenceOptimizer, TensorState};
+use stepwise_gpu::{TensorState, TensorStep};
 use stepwise_optim::StepScalars;
 
+use crate::Compute;
 use crate::metrics::Spread;
 
 /// At most this many elements of the second moment enter the median step size (a strided sample
 /// over all parameters); minimum and maximum are exact.
 pub const STEP_SIZE_SAMPLE: usize = 65_536;
-
-/// The fused GPU kernels or the CPU reference, behind one call.
-#[derive(Clone, Debug)]
-pub(crate) enum Stepper {
-    Fused(FusedOptimizer),
-    Reference(ReferenceOptimizer),
-}
-
-impl Stepper {
-    fn step<const D: usize>(
-        &self,
-        lr: f64,
-        tensor: Tensor<D>,
-        grad: Tensor<D>,
-        state: Option<TensorState>,
-    ) -> (Tensor<D>, Option<TensorState>) {
-        match self {
-            Self::Fused(optimizer) => optimizer.step(lr, tensor, grad, state),
-            Self::Reference(optimizer) => optimizer.step(lr, tensor, grad, state),
-        }
-    }
-}
 
 /// Device-side sums and extremes of one step, read back with the loss in one transfer.
 #[derive(Default)]
@@ -152,14 +131,13 @@ fn median(values: &[f32]) -> f32 {
     *m
 }
 
-/// A [`ModuleMapper`] applying one optimizer step to every parameter that has a gradient.
+/// A [`ModuleMapper`] applying one optimizer step to every parameter that has a gradient: the
+/// fused kernels on the GPU, the CPU reference on the CPU.
 pub(crate) struct Update<'a> {
-    pub stepper: &'a Stepper,
-    pub lr: f64,
+    pub step: &'a TensorStep,
+    pub compute: Compute,
     pub grads: GradientsParams,
     pub states: &'a mut Vec<Option<TensorState>>,
-    /// The state buffer holding v̂ this step, for the step-size spread.
-    pub second_moment: Option<&'static str>,
     /// Sampling stride over all elements, for the median step size.
     pub sample_stride: usize,
     pub probes: Option<Probes>,
@@ -185,18 +163,21 @@ impl ModuleMapper for Update<'_> {
         }
         let previous = self.probes.is_some().then(|| old.clone());
         let state = self.states[index].take();
-        let (updated, state) = self.stepper.step(self.lr, old, grad, state);
+        let (updated, state) = match self.compute {
+            Compute::Gpu => self.step.fused(old, grad, state),
+            Compute::Cpu => self.step.reference(old, grad, state),
+        };
         if let (Some(probes), Some(previous)) = (&mut self.probes, previous) {
             probes
                 .delta_sq
                 .push((updated.clone() - previous).square().sum());
-            let v_hat = state.as_ref().and_then(|state| {
-                state
-                    .buffers
-                    .iter()
-                    .find(|(name, _)| Some(*name) == self.second_moment)
-                    .map(|(_, v)| v.clone())
-            });
+            // The state buffer holding v̂ this step, for the step-size spread.
+            let second_moment = self.step.step().scalars.second_moment_buffer();
+            let v_hat = state
+                .buffers
+                .iter()
+                .find(|(name, _)| Some(*name) == second_moment)
+                .map(|(_, v)| v.clone());
             if let Some(v) = v_hat {
                 probes.v_min.push(v.clone().min());
                 probes.v_max.push(v.clone().max());
@@ -208,7 +189,7 @@ impl ModuleMapper for Update<'_> {
                 probes.v_sample.push(v.select(0, picks));
             }
         }
-        self.states[index] = state;
+        self.states[index] = Some(state);
         Param::from_mapped_value(id, Tensor::from_inner(updated).require_grad(), mapper)
     }
 }

@@ -5,10 +5,10 @@
 
 mod support;
 
-use stepwise_engine::{Compute, Experiment, StepMetrics};
+use stepwise_engine::{Compute, Experiment, StepMetrics, prepare_gpu};
 use support::{config_from, sample};
 
-fn steps(compute: Compute) -> Vec<Vec<StepMetrics>> {
+fn steps(compute: Compute, gpu: &stepwise_gpu::Gpu) -> Vec<Vec<StepMetrics>> {
     let text = r#"
 model = "resnet8"
 epochs = 1
@@ -29,7 +29,11 @@ lr = 0.05
 momentum = 0.9
 nesterov = true
 "#;
-    let mut experiment = Experiment::new(config_from(text), sample(), compute).expect("experiment");
+    let config = config_from(text);
+    if compute == Compute::Gpu {
+        pollster::block_on(prepare_gpu(&config, gpu)).expect("kernels compile");
+    }
+    let mut experiment = Experiment::new(config, sample(), compute).expect("experiment");
     while !experiment.is_finished() {
         pollster::block_on(experiment.advance()).expect("advance");
     }
@@ -40,10 +44,10 @@ nesterov = true
 
 #[test]
 fn gpu_and_cpu_follow_the_same_trajectory() {
-    stepwise_gpu::Gpu::new_blocking()
+    let adapter = stepwise_gpu::Gpu::new_blocking()
         .expect("a GPU adapter (lavapipe in CI): this test does not skip");
-    let gpu = steps(Compute::Gpu);
-    let cpu = steps(Compute::Cpu);
+    let gpu = steps(Compute::Gpu, &adapter);
+    let cpu = steps(Compute::Cpu, &adapter);
     for (run, (g, c)) in gpu.iter().zip(&cpu).enumerate() {
         assert_eq!(g.len(), 4, "run {run}: four steps");
         for (a, b) in g.iter().zip(c) {

@@ -235,6 +235,44 @@ optimizer = "adam"
     assert_eq!(results.runs[1].diverged_at_step, None);
 }
 
+/// A step's loss is read back after the next unit of work is queued; alone in its experiment, a
+/// diverging run has its next step queued by then, which is dropped with its state: nothing is
+/// recorded past the step that diverged.
+#[test]
+fn a_lone_diverging_run_records_nothing_after_the_step_that_diverged() {
+    let runs = "[[runs]]\nname = \"exploding\"\noptimizer = \"sgd\"\nlr = 1e6\n";
+    let mut experiment = Experiment::new(config(runs, 2), sample(), Compute::Cpu).expect("new");
+    let events = drive(&mut experiment, None);
+    let Some(RunStatus::Diverged { step, .. }) = experiment.status(0) else {
+        panic!("expected divergence, got {:?}", experiment.status(0));
+    };
+    let recorded: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Step { metrics, .. } => Some(metrics.step),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        recorded,
+        (1..=step).collect::<Vec<_>>(),
+        "steps 1..={step}, once each"
+    );
+    let after = events
+        .iter()
+        .skip_while(|e| !matches!(e, Event::Diverged { .. }))
+        .skip(1)
+        .filter(|e| matches!(e, Event::Step { .. } | Event::Epoch { .. }))
+        .count();
+    assert_eq!(
+        after, 0,
+        "no step or epoch after the divergence: {events:?}"
+    );
+    assert_eq!(experiment.steps(0), step);
+    assert!(matches!(events.last(), Some(Event::Finished)));
+    assert!(experiment.is_finished());
+}
+
 #[test]
 fn a_resumed_experiment_ends_exactly_as_an_uninterrupted_one() {
     let straight = {

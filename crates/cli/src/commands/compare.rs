@@ -9,8 +9,9 @@ use clap::{Args, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use stepwise_engine::output;
 use stepwise_engine::{
-    Compute, EngineError, Event, Experiment, Layers, PRESETS, RunHistory, RunStatus, check_kernels,
+    Compute, EngineError, Event, Experiment, Layers, PRESETS, RunHistory, RunStatus,
     checkpoint::{self, Checkpoint},
+    prepare_gpu,
 };
 use stepwise_gpu::Gpu;
 use stepwise_model::Arch;
@@ -149,7 +150,7 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
         }
     };
     if let Some(gpu) = &gpu {
-        pollster::block_on(check_kernels(experiment.config(), gpu)).map_err(failed)?;
+        pollster::block_on(prepare_gpu(experiment.config(), gpu)).map_err(failed)?;
     }
     replace_out(&dir, &replaced)?;
     let _log = start_log(&dir)?;
