@@ -137,6 +137,8 @@ pub(crate) struct Run {
     pub model: Option<ResNet>,
     /// Optimizer state per float tensor of the model, in module order.
     pub states: Vec<Option<TensorState>>,
+    /// Per float tensor, which elements of v̂ the median step size samples (made once).
+    pub samples: Vec<Option<Tensor<1, Int>>>,
     pub status: RunStatus,
     pub history: RunHistory,
     pub epoch: EpochTally,
@@ -651,6 +653,7 @@ impl StepQueue<'_> {
             grads,
             states: &mut run.states,
             sample_stride: self.sample_stride,
+            samples: &mut run.samples,
             probes: detailed.then(Probes::default),
             index: 0,
         };
@@ -712,6 +715,7 @@ impl Run {
             optimizer,
             model: Some(model),
             states: Vec::new(),
+            samples: Vec::new(),
             status: RunStatus::Training,
             history: RunHistory::default(),
             epoch: EpochTally::default(),
@@ -801,6 +805,7 @@ impl Experiment {
             run.status = RunStatus::Diverged { step: step.t, loss };
             run.model = None;
             run.states.clear();
+            run.samples.clear();
             tracing::warn!(run = index, step = step.t, loss, "run diverged");
             events.push(Event::Diverged {
                 run: index,

@@ -140,6 +140,8 @@ pub(crate) struct Update<'a> {
     pub states: &'a mut Vec<Option<TensorState>>,
     /// Sampling stride over all elements, for the median step size.
     pub sample_stride: usize,
+    /// Per tensor, the indices of its sampled elements: uploaded on the first metrics step.
+    pub samples: &'a mut Vec<Option<Tensor<1, Int>>>,
     pub probes: Option<Probes>,
     pub index: usize,
 }
@@ -181,12 +183,16 @@ impl ModuleMapper for Update<'_> {
             if let Some(v) = v_hat {
                 probes.v_min.push(v.clone().min());
                 probes.v_max.push(v.clone().max());
-                let len = v.dims()[0];
-                let picks: Vec<i64> = (0..len as i64).step_by(self.sample_stride).collect();
-                let count = picks.len();
-                let picks =
-                    Tensor::<1, Int>::from_data(TensorData::new(picks, [count]), &v.device());
-                probes.v_sample.push(v.select(0, picks));
+                if self.samples.len() <= index {
+                    self.samples.resize(index + 1, None);
+                }
+                let stride = self.sample_stride;
+                let picks = self.samples[index].get_or_insert_with(|| {
+                    let picks: Vec<i64> = (0..v.dims()[0] as i64).step_by(stride).collect();
+                    let count = picks.len();
+                    Tensor::<1, Int>::from_data(TensorData::new(picks, [count]), &v.device())
+                });
+                probes.v_sample.push(v.select(0, picks.clone()));
             }
         }
         self.states[index] = Some(state);
