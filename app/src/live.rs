@@ -209,7 +209,14 @@ async fn drive(
     });
     while !experiment.is_finished() {
         match control.load(Ordering::Relaxed) {
-            STOP => break,
+            STOP => {
+                // The steps still in flight belong in the results handed back.
+                match experiment.settle().await {
+                    Ok(events) => send(Update::Events(events)),
+                    Err(err) => send(Update::Failed(err.to_string())),
+                }
+                break;
+            }
             PAUSE => {
                 task::sleep(50).await;
                 continue;

@@ -1,12 +1,14 @@
 //! The experiment as a state machine its caller advances one unit of work at a time: one training
-//! step of one run, or one evaluation batch of one run. A thread drives it on the desktop, an async
-//! task in the browser; the only waits are the read-backs, and those are `async`.
+//! step of a group of runs, or one evaluation batch of a group (a group is one run, or on a native
+//! CPU as many runs as there are threads, stepped side by side). A thread drives it on the desktop,
+//! an async task in the browser; the only waits are the read-backs, and those are `async`.
 //!
 //! A training step's loss and measurements are read back one unit of work later: each step queues
-//! its read-back behind its own work, and the next call queues the next step before waiting for
+//! its read-back behind its own work, and the next call queues the next steps before waiting for
 //! it, so that a GPU always has work while the host waits. A divergence is therefore noticed when
 //! the next unit of work is already queued: in an experiment of one run, after the diverged run's
-//! next step (which is discarded, as its state is).
+//! next step (which is discarded, as its state is). A caller that stops early calls
+//! [`Experiment::settle`] to record the steps still in flight.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -759,8 +761,13 @@ impl Experiment {
         queued
     }
 
-    /// Waits for the steps in flight, if any, and records them in order.
-    async fn settle(&mut self) -> Result<Vec<Event>, EngineError> {
+    /// Waits for the training steps still in flight, if any, and records them in order: call it
+    /// before stopping early, so that the results hold every step taken ([`Experiment::advance`]
+    /// does it by itself before evaluating).
+    ///
+    /// # Errors
+    /// [`EngineError::Readback`] when the device fails to return results.
+    pub async fn settle(&mut self) -> Result<Vec<Event>, EngineError> {
         let mut events = Vec::new();
         for queued in std::mem::take(&mut self.in_flight) {
             events.extend(self.record(queued).await?);

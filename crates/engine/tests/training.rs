@@ -235,6 +235,36 @@ optimizer = "adam"
     assert_eq!(results.runs[1].diverged_at_step, None);
 }
 
+/// A step's values come back one unit of work later; `settle` records the steps still in flight
+/// (what the CLI and the app call when they stop early), and training goes on from there.
+#[test]
+fn settle_records_the_steps_still_in_flight() {
+    let mut experiment = Experiment::new(config(TWO_RUNS, 1), sample(), Compute::Cpu).expect("new");
+    let first = pollster::block_on(experiment.advance()).expect("advance");
+    assert!(
+        first.is_empty(),
+        "nothing is back after the first unit: {first:?}"
+    );
+    assert_eq!((experiment.steps(0), experiment.steps(1)), (0, 0));
+    let settled: Vec<(usize, u64)> = pollster::block_on(experiment.settle())
+        .expect("settle")
+        .iter()
+        .filter_map(|e| match e {
+            Event::Step { run, metrics } => Some((*run, metrics.step)),
+            _ => None,
+        })
+        .collect();
+    assert!(!settled.is_empty(), "the first unit's steps");
+    for &(run, step) in &settled {
+        assert_eq!(step, 1);
+        assert_eq!(experiment.steps(run), 1, "run {run} recorded its step");
+    }
+    let again = pollster::block_on(experiment.settle()).expect("settle again");
+    assert!(again.is_empty(), "nothing is left in flight: {again:?}");
+    drive(&mut experiment, None);
+    assert_eq!((experiment.steps(0), experiment.steps(1)), (3, 3));
+}
+
 /// A step's loss is read back after the next unit of work is queued; alone in its experiment, a
 /// diverging run has its next step queued by then, which is dropped with its state: nothing is
 /// recorded past the step that diverged.

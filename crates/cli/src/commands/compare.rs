@@ -398,6 +398,8 @@ fn train(experiment: &mut Experiment, dir: &Path, stop: &AtomicBool) -> Result<b
     let mut last_loss = vec![f32::NAN; progress.len()];
     while !experiment.is_finished() {
         if stop.load(Ordering::SeqCst) {
+            // The steps still in flight belong in the results written next.
+            pollster::block_on(experiment.settle()).map_err(failed)?;
             bars.clear().ok();
             return Ok(false);
         }
