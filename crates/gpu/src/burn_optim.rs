@@ -297,10 +297,18 @@ pub struct CountedState {
 }
 
 impl CountedState {
-    /// The next step of a tensor whose state is `state` (`None` before its first step).
-    fn next_step(config: &OptimizerConfig, state: Option<&Self>, lr: LearningRate) -> TensorStep {
-        let t = state.map_or(0, |s| s.t) + 1;
-        TensorStep::new(config, Step::new(config, t, lr))
+    /// The next step of a tensor whose state is `state` (`None` before its first step), taken by
+    /// `apply` (the fused kernel or the reference).
+    fn advance<const D: usize>(
+        config: &OptimizerConfig,
+        lr: LearningRate,
+        state: Option<Self>,
+        apply: impl FnOnce(&TensorStep, Option<TensorState>) -> (Tensor<D>, TensorState),
+    ) -> (Tensor<D>, Option<Self>) {
+        let t = state.as_ref().map_or(0, |s| s.t) + 1;
+        let step = TensorStep::new(config, Step::new(config, t, lr));
+        let (tensor, state) = apply(&step, state.map(|s| s.state));
+        (tensor, Some(Self { t, state }))
     }
 }
 
@@ -373,10 +381,9 @@ impl Optimizer for FusedOptimizer {
         grad: Tensor<D>,
         state: Option<CountedState>,
     ) -> (Tensor<D>, Option<CountedState>) {
-        let step = CountedState::next_step(&self.config, state.as_ref(), lr);
-        let (tensor, state) = step.fused(tensor, grad, state.map(|s| s.state));
-        let t = step.step().t;
-        (tensor, Some(CountedState { t, state }))
+        CountedState::advance(&self.config, lr, state, |step, state| {
+            step.fused(tensor, grad, state)
+        })
     }
 
     fn to_device<const D: usize>(mut state: CountedState, device: &Device) -> CountedState {
@@ -424,10 +431,9 @@ impl Optimizer for ReferenceOptimizer {
         grad: Tensor<D>,
         state: Option<CountedState>,
     ) -> (Tensor<D>, Option<CountedState>) {
-        let step = CountedState::next_step(&self.config, state.as_ref(), lr);
-        let (tensor, state) = step.reference(tensor, grad, state.map(|s| s.state));
-        let t = step.step().t;
-        (tensor, Some(CountedState { t, state }))
+        CountedState::advance(&self.config, lr, state, |step, state| {
+            step.reference(tensor, grad, state)
+        })
     }
 
     fn to_device<const D: usize>(state: CountedState, device: &Device) -> CountedState {
