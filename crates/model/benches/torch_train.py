@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """PyTorch's training throughput for the same ResNets, beside `cargo bench -p stepwise-model
---bench throughput`: forward, cross-entropy, backward and an Adam step at batch 32 on CIFAR-sized
-random inputs, images per second after 3 warm-up steps.
+--bench throughput`: forward, cross-entropy, backward and an Adam step at batch 32 (or BATCH) on CIFAR-sized
+random inputs, images per second after 3 warm-up steps: synchronised after each phase (the phase
+split), then the same number of steps queued back to back with one synchronisation at the end (the
+steady rate), as throughput.rs measures.
 
-    python3 crates/model/benches/torch_train.py [ARCH [STEPS [cpu|cuda]]]   (default resnet18 10 cpu)
+    python3 crates/model/benches/torch_train.py [ARCH [STEPS [cpu|cuda [BATCH]]]]
+                                                (default resnet18 10 cpu 32)
 
 The networks are the CIFAR-form definitions Stepwise uses (pytorch-cifar's ResNet18/34/50 and the
 16/32/64-wide ResNet-8/14/20, 1x1 projection shortcuts); the parameter count is printed so that it
@@ -90,11 +93,12 @@ def main():
     arch = sys.argv[1] if len(sys.argv) > 1 else "resnet18"
     steps = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     device = sys.argv[3] if len(sys.argv) > 3 else "cpu"
+    batch = int(sys.argv[4]) if len(sys.argv) > 4 else 32
     torch.manual_seed(0)
     model = ResNet(arch).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    images = torch.randn(32, 3, 32, 32, device=device)
-    labels = torch.randint(0, 10, (32,), device=device)
+    images = torch.randn(batch, 3, 32, 32, device=device)
+    labels = torch.randint(0, 10, (batch,), device=device)
     # Where a step's time goes, each phase ended by a synchronisation (as in throughput.rs).
     def sync():
         if device == "cuda":
@@ -106,11 +110,11 @@ def main():
     for step in range(steps + 3):
         sync()
         marks = [time.perf_counter()]
-        batch = host_images.to(device), host_labels.to(device)
+        uploaded = host_images.to(device), host_labels.to(device)
         sync()
         marks.append(time.perf_counter())
         optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(batch[0]), batch[1])
+        loss = F.cross_entropy(model(uploaded[0]), uploaded[1])
         sync()
         marks.append(time.perf_counter())
         loss.backward()
@@ -126,9 +130,21 @@ def main():
     params = sum(p.numel() for p in model.parameters())
     print(f"torch {torch.__version__} {arch} ({params:,} parameters) on {device}, "
           f"{torch.get_num_threads()} threads: {steps / elapsed:.3f} steps/s = "
-          f"{32 * steps / elapsed:.1f} images/s (batch 32, Adam)")
+          f"{batch * steps / elapsed:.1f} images/s (batch {batch}, Adam, synced after each phase)")
     for phase, seconds in zip(phases, spent):
         print(f"  {phase:<15} {1e3 * seconds / steps:>9.1f} ms/step  {100 * seconds / elapsed:>5.1f}%")
+    # The same steps queued back to back, one synchronisation at the end.
+    sync()
+    started = time.perf_counter()
+    for _ in range(steps):
+        batch_images, batch_labels = host_images.to(device), host_labels.to(device)
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(model(batch_images), batch_labels).backward()
+        optimizer.step()
+    sync()
+    steady = steps / (time.perf_counter() - started)
+    print(f"steady {arch}: {steady:.3f} steps/s = {batch * steady:.1f} images/s over {steps} steps "
+          "(one sync at the end)")
 
 
 if __name__ == "__main__":
