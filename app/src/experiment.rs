@@ -9,7 +9,9 @@ use egui_plot::{
 };
 use serde::{Deserialize, Serialize};
 use stepwise_engine::output::Sweep;
-use stepwise_engine::{Compute, Event, Experiment, ExperimentConfig, Layers, PRESETS, RunConfig};
+use stepwise_engine::{
+    Compute, DeviceChoice, Event, Experiment, ExperimentConfig, PRESETS, RunConfig,
+};
 use stepwise_gpu::Gpu;
 use stepwise_model::Arch;
 use stepwise_optim::{OptimizerKind, OptimizerSpec};
@@ -18,34 +20,6 @@ use crate::board::{Board, Quantity};
 use crate::hyper::optimizer_ui;
 use crate::live::{Loader, Session, State, Update};
 use crate::series::{run_color, swatch};
-
-/// Where the user wants to train.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum DeviceChoice {
-    /// The GPU if it is a real one, else the CPU (a software GPU is slower than burn's CPU backend).
-    #[default]
-    Auto,
-    /// burn's CPU backend with the reference optimizers.
-    Cpu,
-    /// burn-wgpu with the fused optimizer kernels, whatever the adapter.
-    Gpu,
-}
-
-impl DeviceChoice {
-    /// The compute for this choice given the GPU found at start-up.
-    ///
-    /// # Errors
-    /// The GPU was asked for but there is none.
-    pub fn compute(self, gpu: Option<&Gpu>) -> Result<Compute, String> {
-        match (self, gpu) {
-            (Self::Cpu, _) => Ok(Compute::Cpu),
-            (Self::Gpu, Some(_)) => Ok(Compute::Gpu),
-            (Self::Gpu, None) => Err("no GPU adapter was found at start-up; choose CPU".into()),
-            (Self::Auto, Some(gpu)) if !gpu.adapter.is_software() => Ok(Compute::Gpu),
-            (Self::Auto, _) => Ok(Compute::Cpu),
-        }
-    }
-}
 
 /// A run as edited: its name and optimizer spec (kept as typed, so an invalid combination stays on
 /// screen with its reason instead of snapping back).
@@ -79,6 +53,9 @@ pub struct ExperimentView {
     board: Board,
     #[serde(skip)]
     data_note: String,
+    /// Where the session trains, and why.
+    #[serde(skip)]
+    device_note: String,
     /// The last experiment that ended, kept to save its results.
     #[serde(skip)]
     ended: Option<Box<Experiment>>,
@@ -93,7 +70,7 @@ pub struct ExperimentView {
 impl Default for ExperimentView {
     fn default() -> Self {
         let mut view = Self {
-            config: preset("seed-optimizers", true).unwrap_or_else(|_| fallback_config()),
+            config: ExperimentConfig::starting_point(),
             runs: Vec::new(),
             device: DeviceChoice::Auto,
             smoothing: 0.6,
@@ -102,6 +79,7 @@ impl Default for ExperimentView {
             session: None,
             board: Board::default(),
             data_note: String::new(),
+            device_note: String::new(),
             ended: None,
             message: None,
             confirmed_replace: None,
@@ -136,17 +114,15 @@ fn save_into(
             "name a results folder to save into".into(),
         ));
     }
-    if dir.join(checkpoint::FILE_NAME).exists() {
+    let existing =
+        output::files_replaced(dir, &[]).map_err(|err| SaveRefused::Failed(err.to_string()))?;
+    if existing.contains(&checkpoint::FILE_NAME) {
         return Err(SaveRefused::Failed(format!(
             "{} holds a `stepwise compare` experiment ({}): choose another folder",
             dir.display(),
             checkpoint::FILE_NAME
         )));
     }
-    let existing: Vec<&'static str> = output::RESULT_FILES
-        .into_iter()
-        .filter(|file| dir.join(file).exists())
-        .collect();
     if !existing.is_empty() && !confirmed {
         return Err(SaveRefused::Replaces(existing));
     }
@@ -155,40 +131,6 @@ fn save_into(
     output::write(dir, experiment)
         .map(drop)
         .map_err(|err| SaveRefused::Failed(err.to_string()))
-}
-
-/// A shipped preset, resolved.
-fn preset(name: &str, quick: bool) -> Result<ExperimentConfig, String> {
-    Layers {
-        preset: Some(name.into()),
-        quick,
-        ..Layers::default()
-    }
-    .resolve()
-    .map_err(|err| err.to_string())
-}
-
-/// A configuration for when the presets cannot be read (they are compiled in, so never in practice).
-fn fallback_config() -> ExperimentConfig {
-    ExperimentConfig {
-        preset: None,
-        quick: false,
-        description: String::new(),
-        model: Arch::ResNet8,
-        epochs: 1,
-        batch_size: 32,
-        seed: 0,
-        train_images: Some(256),
-        test_images: Some(100),
-        augment: false,
-        schedule: stepwise_optim::LrSchedule::Constant {},
-        divergence_loss: stepwise_engine::DEFAULT_DIVERGENCE_LOSS,
-        metrics_every: 1,
-        runs: vec![RunConfig {
-            name: "adam".into(),
-            optimizer: OptimizerKind::Adam.default_config(),
-        }],
-    }
 }
 
 impl ExperimentView {
@@ -251,11 +193,15 @@ impl ExperimentView {
     /// Starts training the edited configuration in the background.
     pub fn start(&mut self, ctx: &egui::Context, gpu: Option<&Gpu>, load: Loader) {
         let started = self.resolved().and_then(|config| {
-            let compute = self.device.compute(gpu)?;
-            Ok((config, compute))
+            let chosen = self
+                .device
+                .resolve(gpu.map(|gpu| &gpu.adapter))
+                .map_err(|err| err.to_string())?;
+            Ok((config, chosen))
         });
         match started {
-            Ok((config, compute)) => {
+            Ok((config, (compute, reason))) => {
+                self.device_note = reason.to_string();
                 self.board = Board::for_config(&config, 0, self.smoothing);
                 self.ended = None;
                 self.message = None;
@@ -379,7 +325,7 @@ impl ExperimentView {
                     .on_hover_text("load this preset (quick scale)")
                     .clicked()
                 {
-                    match preset(name, true) {
+                    match ExperimentConfig::preset(name, true).map_err(|err| err.to_string()) {
                         Ok(config) => {
                             self.config = config;
                             self.take_runs_from_config();
@@ -518,8 +464,10 @@ impl ExperimentView {
             "{state} · step {steps} · epoch {epochs} of {}",
             self.config.epochs
         );
-        if !self.data_note.is_empty() {
-            status.push_str(&format!(" · {}", self.data_note));
+        for note in [&self.data_note, &self.device_note] {
+            if !note.is_empty() {
+                status.push_str(&format!(" · {note}"));
+            }
         }
         status
     }
@@ -799,7 +747,7 @@ mod tests {
     fn saving_asks_before_replacing_and_refuses_a_compare_folder() {
         let data = stepwise_data::load_or_sample(std::path::Path::new("/nonexistent/stepwise"))
             .expect("sample");
-        let experiment = Experiment::new(fallback_config(), data, Compute::Cpu).expect("new");
+        let experiment = Experiment::new(ExperimentConfig::starting_point(), data, Compute::Cpu).expect("new");
         let dir = tempfile::tempdir().expect("tempdir");
         let folder = dir.path().join("saved");
 

@@ -195,10 +195,7 @@ async fn drive(
         Ok(data) => data,
         Err(reason) => return send(Update::Failed(reason)),
     };
-    let data_name = match data.source {
-        stepwise_data::Source::Installed(ref dir) => format!("CIFAR-10 in {}", dir.display()),
-        stepwise_data::Source::Sample { .. } => "the shipped CIFAR-10 sample".into(),
-    };
+    let data_name = data.source.to_string();
     let mut experiment = match Experiment::new(config, data, compute) {
         Ok(experiment) => experiment,
         Err(err) => return send(Update::Failed(err.to_string())),

@@ -3,17 +3,15 @@
 
 use egui::Color32;
 use egui_plot::PlotPoint;
+use stepwise_engine::Smoothing;
 
 /// Points kept per series before the stride doubles: a few per horizontal pixel of a wide plot.
 const MAX_POINTS: usize = 4096;
 
-/// A decimated (x, y) series with optional TensorBoard-style smoothing (a debiased exponential
-/// moving average).
+/// A decimated (x, y) series with optional TensorBoard-style smoothing ([`Smoothing`]).
 #[derive(Clone, Debug)]
 pub struct Series {
-    /// 0 for none, up to 0.999.
-    smoothing: f64,
-    average: f64,
+    smoothing: Smoothing,
     /// Values pushed so far (finite ones).
     seen: u64,
     /// Every `stride`-th value is kept.
@@ -33,8 +31,7 @@ impl Series {
     /// An empty series smoothed with weight `smoothing` (0 = raw values).
     pub fn smoothed(smoothing: f64) -> Self {
         Self {
-            smoothing: smoothing.clamp(0.0, 0.999),
-            average: 0.0,
+            smoothing: Smoothing::new(smoothing),
             seen: 0,
             stride: 1,
             points: Vec::new(),
@@ -44,13 +41,11 @@ impl Series {
 
     /// Adds a value; NaN and infinities are skipped (divergence is marked separately).
     pub fn push(&mut self, x: f64, y: f64) {
-        if !y.is_finite() {
+        let Some(y) = self.smoothing.push(y) else {
             return;
-        }
-        self.average = self.smoothing * self.average + (1.0 - self.smoothing) * y;
+        };
         self.seen += 1;
-        let debias = 1.0 - self.smoothing.powf(self.seen as f64);
-        let point = PlotPoint::new(x, self.average / debias);
+        let point = PlotPoint::new(x, y);
         if self.tail {
             self.points.pop();
         }
@@ -121,19 +116,14 @@ mod tests {
     }
 
     #[test]
-    fn smoothing_is_a_debiased_moving_average_that_skips_non_finite_values() {
+    fn smoothed_series_skip_non_finite_values() {
         let mut series = Series::smoothed(0.5);
         series.push(1.0, 4.0);
-        assert_eq!(
-            series.last().map(|p| p.y),
-            Some(4.0),
-            "debiased from the start"
-        );
         series.push(2.0, f64::NAN);
         series.push(3.0, 2.0);
-        // (0.5·0.5·4 + 0.5·2) / (1 - 0.25)
-        let expected = (0.5 * 0.5 * 4.0 + 0.5 * 2.0) / 0.75;
-        assert_eq!(series.last().map(|p| (p.x, p.y)), Some((3.0, expected)));
-        assert_eq!(series.points().len(), 2);
+        let mut smoothing = Smoothing::new(0.5);
+        let expected = [smoothing.push(4.0), smoothing.push(2.0)];
+        let drawn: Vec<_> = series.points().iter().map(|p| (p.x, Some(p.y))).collect();
+        assert_eq!(drawn, [(1.0, expected[0]), (3.0, expected[1])]);
     }
 }

@@ -37,7 +37,7 @@ fn import_then_info_prints_the_official_counts() {
         .output()
         .expect("stepwise runs");
     let out = String::from_utf8(info.stdout).expect("utf-8");
-    assert!(out.starts_with("CIFAR-10 installed in "), "{out}");
+    assert!(out.starts_with("data: CIFAR-10 in "), "{out}");
     let counts = |name: &str| {
         let row = out
             .lines()

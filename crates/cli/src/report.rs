@@ -7,7 +7,7 @@ use std::sync::Once;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use stepwise_engine::RunHistory;
+use stepwise_engine::{RunHistory, Smoothing};
 use stepwise_engine::output::{Results, RunResult, Sweep};
 
 use crate::commands::Error;
@@ -145,12 +145,15 @@ fn loss_plot<DB: DrawingBackend>(
         .label_style((FAMILY, 14))
         .draw()?;
     for (r, (run, history)) in results.runs.iter().zip(histories).enumerate() {
-        let points = smooth(
-            history
-                .steps
-                .iter()
-                .map(|s| (s.step as f64, f64::from(s.loss))),
-        );
+        let mut smoothing = Smoothing::new(Smoothing::REPORT);
+        let points: Vec<(f64, f64)> = history
+            .steps
+            .iter()
+            .map(|s| {
+                let smoothed = smoothing.push(f64::from(s.loss));
+                (s.step as f64, smoothed.unwrap_or(f64::NAN))
+            })
+            .collect();
         let clipped = points.into_iter().map(|(x, y)| {
             (
                 x,
@@ -174,20 +177,6 @@ fn loss_plot<DB: DrawingBackend>(
         }
     }
     legend(&mut chart)
-}
-
-/// An exponential moving average (weight 0.9, bias-corrected, as TensorBoard's smoothing), so
-/// that optimizers can be told apart through batch noise.
-fn smooth(points: impl Iterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
-    let mut average = 0.0;
-    let mut weight = 0.0;
-    points
-        .map(|(x, y)| {
-            average = 0.9 * average + 0.1 * y;
-            weight = 0.9 * weight + 0.1;
-            (x, average / weight)
-        })
-        .collect()
 }
 
 fn accuracy_plot<DB: DrawingBackend>(
@@ -378,7 +367,8 @@ fn markdown(results: &Results) -> String {
     let _ = writeln!(md, "![Training loss per step](loss.png)\n");
     let _ = writeln!(
         md,
-        "Smoothed (moving average, weight 0.9); a cross marks where a run diverged.\n"
+        "Smoothed (moving average, weight {}); a cross marks where a run diverged.\n",
+        Smoothing::REPORT
     );
     let _ = writeln!(md, "![Test accuracy per epoch](test_accuracy.png)\n");
     let _ = writeln!(md, "![Learning rate per step](lr.png)\n");

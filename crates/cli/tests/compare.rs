@@ -68,7 +68,11 @@ fn compare_writes_every_output_and_refuses_to_overwrite() {
     let run = stepwise(&compare_args(&config, &out_str, &data));
     let stderr = text(&run.stderr);
     assert!(run.status.success(), "{stderr}");
-    assert!(stderr.contains("shipped sample"), "{stderr}");
+    assert!(
+        stderr.contains("the shipped CIFAR-10 sample (no CIFAR-10 installed in "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("device: CPU (chosen)"), "{stderr}");
     assert!(stderr.contains("report: "), "{stderr}");
 
     let results = results(&out);

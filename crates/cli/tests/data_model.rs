@@ -111,7 +111,7 @@ fn data_info_falls_back_to_the_sample_and_says_so() {
     let out = text(&output.stdout);
     assert!(
         out.starts_with(&format!(
-            "no CIFAR-10 installed in {dir_arg}: using the sample shipped with Stepwise"
+            "data: the shipped CIFAR-10 sample (no CIFAR-10 installed in {dir_arg})"
         )),
         "{out}"
     );
@@ -168,7 +168,7 @@ fn data_import_checks_the_checksum_then_installs() {
 
     let info = text(&stepwise(&["data", "info", "--dir", dir_arg]).stdout);
     assert!(
-        info.starts_with(&format!("CIFAR-10 installed in {dir_arg}\n")),
+        info.starts_with(&format!("data: CIFAR-10 in {dir_arg}\n")),
         "{info}"
     );
     assert_eq!(counts(&info, "truck"), ["200", "100"]);

@@ -134,6 +134,24 @@ pub enum Source {
     },
 }
 
+/// How every front-end and output file names the data: `CIFAR-10 in DIR`, or `the shipped CIFAR-10
+/// sample` with the folder where none was installed (the browser, which has no folder, names none).
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Installed(dir) => write!(f, "CIFAR-10 in {}", dir.display()),
+            Self::Sample { looked_in } if looked_in.as_os_str().is_empty() => {
+                f.write_str("the shipped CIFAR-10 sample")
+            }
+            Self::Sample { looked_in } => write!(
+                f,
+                "the shipped CIFAR-10 sample (no CIFAR-10 installed in {})",
+                looked_in.display()
+            ),
+        }
+    }
+}
+
 /// The training and test splits.
 #[derive(Clone, Debug)]
 pub struct Cifar10 {

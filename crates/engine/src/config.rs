@@ -322,6 +322,28 @@ pub struct Layers {
     pub flags: toml::Table,
 }
 
+impl ExperimentConfig {
+    /// The shipped preset `name`, at its quick scale when `quick`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for a name that is not a preset.
+    pub fn preset(name: &str, quick: bool) -> Result<Self, ConfigError> {
+        Layers {
+            preset: Some(name.into()),
+            quick,
+            ..Layers::default()
+        }
+        .resolve()
+    }
+
+    /// What a front-end offers before the user chooses: the study's five optimizers
+    /// (`seed-optimizers`) at the quick scale, which trains in about a minute on a CPU.
+    pub fn starting_point() -> Self {
+        #[allow(clippy::expect_used)] // every shipped preset resolves at both scales: tested
+        Self::preset(PRESETS[0].0, true).expect("the shipped seed-optimizers preset resolves")
+    }
+}
+
 impl Layers {
     /// Merges the layers and validates the result.
     ///

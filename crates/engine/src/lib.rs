@@ -7,6 +7,7 @@
 //!
 //! - [`ExperimentConfig`]: presets (TOML in `presets/`), config files and flags, resolved by
 //!   [`Layers`] with that precedence;
+//! - [`DeviceChoice`]: where to train (*auto* takes a hardware GPU, else the CPU), and why;
 //! - [`Experiment`]: the state machine, on the GPU (burn-wgpu, fused kernels) or the CPU (flex,
 //!   reference optimizers); per-step [`StepMetrics`], per-epoch [`EpochMetrics`], divergence;
 //! - [`checkpoint`]: the whole experiment in one safetensors file, written atomically;
@@ -14,6 +15,7 @@
 
 pub mod checkpoint;
 mod config;
+mod device;
 mod experiment;
 mod metrics;
 pub mod output;
@@ -23,8 +25,11 @@ pub use config::{
     ConfigError, DEFAULT_DIVERGENCE_LOSS, ExperimentConfig, Layers, Location, PRESETS, RunConfig,
     preset_text,
 };
+pub use device::{DeviceChoice, NoGpu, Reason};
 pub use experiment::{Compute, EVAL_BATCH, Event, Experiment, prepare_gpu};
-pub use metrics::{EpochMetrics, RunHistory, RunStatus, STEP_COLUMNS, Spread, StepMetrics};
+pub use metrics::{
+    EpochMetrics, RunHistory, RunStatus, STEP_COLUMNS, Smoothing, Spread, StepMetrics,
+};
 pub use probe::STEP_SIZE_SAMPLE;
 
 use thiserror::Error;

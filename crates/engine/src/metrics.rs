@@ -13,6 +13,42 @@ pub struct Spread {
     pub max: f32,
 }
 
+/// TensorBoard's smoothing of a noisy series such as the training loss: an exponential moving
+/// average debiased by the weight it has accumulated, so that the first values are not pulled
+/// towards zero. What the report's plots and the app's live plots both draw.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Smoothing {
+    weight: f64,
+    average: f64,
+    /// 1 − weightⁿ after n values.
+    accumulated: f64,
+}
+
+impl Smoothing {
+    /// The weight of the report's plots (TensorBoard's slider goes from 0 to 0.999).
+    pub const REPORT: f64 = 0.9;
+
+    /// A smoothing with weight `weight` on the past (0 = the raw values), clamped to [0, 0.999].
+    pub fn new(weight: f64) -> Self {
+        Self {
+            weight: if weight.is_nan() { 0.0 } else { weight.clamp(0.0, 0.999) },
+            average: 0.0,
+            accumulated: 0.0,
+        }
+    }
+
+    /// The smoothed value once `value` is added; `None` for NaN and infinities, which are
+    /// skipped (a divergence is marked apart).
+    pub fn push(&mut self, value: f64) -> Option<f64> {
+        if !value.is_finite() {
+            return None;
+        }
+        self.average = self.weight * self.average + (1.0 - self.weight) * value;
+        self.accumulated = self.weight * self.accumulated + (1.0 - self.weight);
+        Some(self.average / self.accumulated)
+    }
+}
+
 /// One training step of one run.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepMetrics {
@@ -273,5 +309,25 @@ pub mod nonfinite {
         {
             Ok(Option::<Named<T>>::deserialize(deserializer)?.map(|named| named.0))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Smoothing;
+
+    #[test]
+    fn smoothing_is_a_debiased_moving_average_that_skips_non_finite_values() {
+        let mut smoothing = Smoothing::new(0.5);
+        assert_eq!(smoothing.push(4.0), Some(4.0), "debiased from the start");
+        assert_eq!(smoothing.push(f64::NAN), None);
+        assert_eq!(smoothing.push(f64::INFINITY), None);
+        // (0.5·0.5·4 + 0.5·2) / (1 − 0.5²)
+        assert_eq!(smoothing.push(2.0), Some((0.5 * 0.5 * 4.0 + 0.5 * 2.0) / 0.75));
+        let mut raw = Smoothing::new(0.0);
+        assert_eq!((raw.push(3.0), raw.push(-1.0)), (Some(3.0), Some(-1.0)));
+        let mut clamped = Smoothing::new(2.0);
+        assert_eq!(clamped, Smoothing::new(0.999));
+        assert_eq!(clamped.push(7.0), Some(7.0));
     }
 }

@@ -7,7 +7,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use stepwise_data::Source;
 use stepwise_model::Arch;
 use stepwise_optim::{OptimizerConfig, OptimizerKind, OptimizerSpec};
 
@@ -22,6 +21,29 @@ pub const METRICS_FILE: &str = "metrics.csv";
 pub const RESULTS_FILE: &str = "results.json";
 /// The files [`write`] writes, in that order.
 pub const RESULT_FILES: [&str; 3] = [CONFIG_FILE, METRICS_FILE, RESULTS_FILE];
+
+/// The files of an earlier experiment in `dir` that writing one there would replace, in this
+/// order: [`RESULT_FILES`], the checkpoint, then `also` (a front-end's own files, such as the CLI's
+/// report). A folder that does not exist yet holds none. Each front-end decides what to do with
+/// them (the CLI wants `--force`, the app a second press); they all ask here.
+///
+/// # Errors
+/// [`EngineError::Io`] when `dir` exists and is not a folder.
+pub fn files_replaced(dir: &Path, also: &[&'static str]) -> Result<Vec<&'static str>, EngineError> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(EngineError::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a folder"),
+        });
+    }
+    Ok(RESULT_FILES
+        .iter()
+        .chain(&[crate::checkpoint::FILE_NAME])
+        .chain(also)
+        .copied()
+        .filter(|name| dir.join(name).exists())
+        .collect())
+}
 
 /// Epoch columns of `metrics.csv`, after `run`, `kind` and the step columns.
 pub const EPOCH_COLUMNS: [&str; 7] = [
@@ -47,7 +69,7 @@ pub struct Results {
     pub model: Arch,
     /// Where it was trained.
     pub device: Compute,
-    /// `full CIFAR-10 in DIR` or `shipped sample`.
+    /// The data's description (`stepwise_data::Source`'s `Display`).
     pub data: String,
     /// Training images per epoch.
     pub train_images: usize,
@@ -224,10 +246,7 @@ impl Results {
             description: config.description.clone(),
             model: config.model,
             device: experiment.compute(),
-            data: match experiment.source() {
-                Source::Installed(dir) => format!("full CIFAR-10 in {}", dir.display()),
-                Source::Sample { .. } => "shipped sample".into(),
-            },
+            data: experiment.source().to_string(),
             train_images: experiment.train_images(),
             test_images: experiment.test_images(),
             batch_size: config.batch_size,

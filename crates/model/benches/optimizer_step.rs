@@ -13,7 +13,7 @@ use anyhow::Context;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, LearningRate, ModuleOptimizer, Optimizer};
 use burn::tensor::{Device, DeviceKind, Tensor};
-use stepwise_gpu::{FusedOptimizer, TensorState};
+use stepwise_gpu::FusedOptimizer;
 use stepwise_model::{Arch, ResNet};
 use stepwise_optim::OptimizerKind;
 
@@ -59,19 +59,19 @@ impl FixedGradients {
 struct Untouched;
 
 impl Optimizer for Untouched {
-    type State<const D: usize> = TensorState;
+    type State<const D: usize> = ();
 
     fn step<const D: usize>(
         &self,
         _lr: LearningRate,
         tensor: Tensor<D>,
         _grad: Tensor<D>,
-        _state: Option<TensorState>,
-    ) -> (Tensor<D>, Option<TensorState>) {
+        _state: Option<()>,
+    ) -> (Tensor<D>, Option<()>) {
         (tensor, None)
     }
 
-    fn to_device<const D: usize>(state: TensorState, _device: &Device) -> TensorState {
+    fn to_device<const D: usize>(state: (), _device: &Device) {
         state
     }
 }

@@ -18,7 +18,7 @@ use std::time::Instant;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, DeviceKind};
-use stepwise_data::{Augment, Batches, HostBatch, Images, Normalization, Source};
+use stepwise_data::{Augment, Batches, HostBatch, Images, Normalization};
 use stepwise_gpu::{FusedOptimizer, ReferenceOptimizer};
 use stepwise_model::{Arch, ResNet};
 use stepwise_optim::OptimizerKind;
@@ -82,10 +82,7 @@ fn main() -> anyhow::Result<()> {
         None => stepwise_data::default_dir()?,
     };
     let data = stepwise_data::load_or_sample(&dir)?;
-    let source = match &data.source {
-        Source::Installed(dir) => format!("full training set in {}", dir.display()),
-        Source::Sample { .. } => "shipped sample (no data set installed)".to_string(),
-    };
+    let source = &data.source;
     // Input: 2,000 batches (as many epochs as that takes), on the host alone, then with the upload
     // to the device. The device is created and warmed up first: its first use is not input cost.
     let warm = batch_stream(&data.train, batch)

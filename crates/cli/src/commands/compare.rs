@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use stepwise_engine::output;
 use stepwise_engine::{
-    Compute, EngineError, Event, Experiment, Layers, PRESETS, RunHistory, RunStatus,
+    Compute, DeviceChoice, EngineError, Event, Experiment, Layers, PRESETS, RunHistory, RunStatus,
     checkpoint::{self, Checkpoint},
     prepare_gpu,
 };
@@ -70,26 +70,6 @@ pub struct CompareArgs {
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
 }
-
-/// Where training runs, as chosen on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum DeviceChoice {
-    /// A hardware GPU if there is one, else the CPU.
-    Auto,
-    /// burn's CPU backend with the reference optimizers.
-    Cpu,
-    /// burn-wgpu on the default adapter (software ones included) with the fused kernels.
-    Gpu,
-}
-
-/// Every file an experiment writes into its folder.
-const OUTPUT_FILES: [&str; 5] = [
-    output::CONFIG_FILE,
-    output::METRICS_FILE,
-    output::RESULTS_FILE,
-    checkpoint::FILE_NAME,
-    report::REPORT_FILE,
-];
 
 /// Runs the command.
 pub fn run(args: &CompareArgs) -> Result<(), Error> {
@@ -269,16 +249,8 @@ fn default_out(args: &CompareArgs) -> PathBuf {
 
 /// The files of another experiment in `dir`, to be replaced: refused unless `force`.
 fn experiment_files(dir: &Path, force: bool) -> Result<Vec<&'static str>, Error> {
-    if dir.exists() && !dir.is_dir() {
-        return Err(Error::Usage(format!(
-            "--out {}: not a folder",
-            dir.display()
-        )));
-    }
-    let existing: Vec<&str> = OUTPUT_FILES
-        .into_iter()
-        .filter(|name| dir.join(name).exists())
-        .collect();
+    let existing = output::files_replaced(dir, &[report::REPORT_FILE])
+        .map_err(|err| Error::Usage(format!("--out {err}")))?;
     if !existing.is_empty() && !force {
         return Err(Error::Usage(format!(
             "{} holds another experiment ({}); continue it with --resume {}, or replace it with --force",
@@ -307,29 +279,19 @@ fn replace_out(dir: &Path, replaced: &[&str]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Where to train, and the GPU when it is the GPU.
+/// Where to train, and the GPU when it is the GPU; says which and why.
 fn choose_compute(choice: DeviceChoice) -> Result<(Compute, Option<Gpu>), Error> {
-    match choice {
-        DeviceChoice::Cpu => Ok((Compute::Cpu, None)),
-        DeviceChoice::Gpu => Ok((Compute::Gpu, Some(super::open_gpu()?))),
-        DeviceChoice::Auto => match Gpu::new_blocking() {
-            Ok(gpu) if !gpu.adapter.is_software() => {
-                eprintln!("GPU: {}", gpu.adapter);
-                Ok((Compute::Gpu, Some(gpu)))
-            }
-            Ok(gpu) => {
-                eprintln!(
-                    "device: CPU (the only GPU adapter, {}, is a software renderer; --device gpu uses it anyway)",
-                    gpu.adapter
-                );
-                Ok((Compute::Cpu, None))
-            }
-            Err(_) => {
-                eprintln!("device: CPU (no GPU adapter found)");
-                Ok((Compute::Cpu, None))
-            }
-        },
-    }
+    let gpu = match choice {
+        DeviceChoice::Cpu => None,
+        // The GPU's own error says what is missing and how to install it.
+        DeviceChoice::Gpu => Some(Gpu::new_blocking().map_err(|err| Error::Failed(err.to_string()))?),
+        DeviceChoice::Auto => Gpu::new_blocking().ok(),
+    };
+    let (compute, reason) = choice
+        .resolve(gpu.as_ref().map(|gpu| &gpu.adapter))
+        .map_err(|err| Error::Failed(err.to_string()))?;
+    eprintln!("device: {reason}");
+    Ok((compute, gpu.filter(|_| compute == Compute::Gpu)))
 }
 
 /// Sends the engine's tracing to `DIR/log.txt`; the guard keeps it until the command ends.
@@ -350,12 +312,12 @@ fn start_log(dir: &Path) -> Result<tracing::dispatcher::DefaultGuard, Error> {
 
 fn describe(experiment: &Experiment, dir: &Path) {
     let config = experiment.config();
-    let data = match experiment.source() {
-        stepwise_data::Source::Installed(path) => format!("CIFAR-10 in {}", path.display()),
-        stepwise_data::Source::Sample { looked_in } => format!(
-            "the shipped sample (no CIFAR-10 in {}; `stepwise data download` installs it)",
-            looked_in.display()
-        ),
+    let source = experiment.source();
+    let data = match source {
+        stepwise_data::Source::Installed(_) => source.to_string(),
+        stepwise_data::Source::Sample { .. } => {
+            format!("{source}; `stepwise data download` installs it")
+        }
     };
     eprintln!(
         "{} on {}: {} runs, {} epochs of {} images ({} steps of {}), tested on {} images; output in {}",

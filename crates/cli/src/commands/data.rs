@@ -117,11 +117,10 @@ fn report(imported: &Imported) {
 fn info(dir: &Path) -> Result<(), Error> {
     let data: Cifar10 = stepwise_data::load_or_sample(dir).map_err(failed)?;
     match &data.source {
-        Source::Installed(dir) => println!("CIFAR-10 installed in {}", dir.display()),
-        Source::Sample { looked_in } => println!(
-            "no CIFAR-10 installed in {}: using the sample shipped with Stepwise \
-             (get the full data set with `stepwise data download`)",
-            looked_in.display()
+        Source::Installed(_) => println!("data: {}", data.source),
+        Source::Sample { .. } => println!(
+            "data: {}; get the full data set with `stepwise data download`",
+            data.source
         ),
     }
     println!();
