@@ -747,7 +747,8 @@ mod tests {
     fn saving_asks_before_replacing_and_refuses_a_compare_folder() {
         let data = stepwise_data::load_or_sample(std::path::Path::new("/nonexistent/stepwise"))
             .expect("sample");
-        let experiment = Experiment::new(ExperimentConfig::starting_point(), data, Compute::Cpu).expect("new");
+        let experiment =
+            Experiment::new(ExperimentConfig::starting_point(), data, Compute::Cpu).expect("new");
         let dir = tempfile::tempdir().expect("tempdir");
         let folder = dir.path().join("saved");
 

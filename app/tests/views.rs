@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use stepwise_app::experiment::{DeviceChoice, ExperimentView, loader};
+use stepwise_app::experiment::{ExperimentView, loader};
 use stepwise_app::series::run_color;
 use stepwise_app::teaching::{JobState, Scenario, TeachingView};
 use stepwise_app::{StepwiseApp, View, native};
+use stepwise_engine::DeviceChoice;
 use stepwise_engine::RunStatus;
 use stepwise_optim::{LrSchedule, Optimizer, TestFunction, trace};
 
@@ -263,6 +264,16 @@ fn a_short_live_run_updates_the_plots() {
     assert!(
         harness.query_by_label_contains("epoch 1 of 1").is_some(),
         "the status line follows the run"
+    );
+    // It names the data and the device, in the engine's words.
+    assert!(
+        harness
+            .query_by_label_contains(
+                "the shipped CIFAR-10 sample (no CIFAR-10 installed in /nonexistent/stepwise-test) \
+                 · CPU (chosen)"
+            )
+            .is_some(),
+        "the status line names the data and the device"
     );
     let sweep = board.sweep.as_ref().expect("two learning rates of SGD");
     assert_eq!(

@@ -7,8 +7,8 @@ use std::sync::Once;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use stepwise_engine::{RunHistory, Smoothing};
 use stepwise_engine::output::{Results, RunResult, Sweep};
+use stepwise_engine::{RunHistory, Smoothing};
 
 use crate::commands::Error;
 

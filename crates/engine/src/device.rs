@@ -136,9 +136,6 @@ mod tests {
             Ok((Compute::Cpu, Reason::CpuChosen))
         );
         assert_eq!(DeviceChoice::Gpu.resolve(None), Err(NoGpu));
-        assert_eq!(
-            Reason::NoAdapter.to_string(),
-            "CPU (no GPU adapter found)"
-        );
+        assert_eq!(Reason::NoAdapter.to_string(), "CPU (no GPU adapter found)");
     }
 }

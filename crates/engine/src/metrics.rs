@@ -31,7 +31,11 @@ impl Smoothing {
     /// A smoothing with weight `weight` on the past (0 = the raw values), clamped to [0, 0.999].
     pub fn new(weight: f64) -> Self {
         Self {
-            weight: if weight.is_nan() { 0.0 } else { weight.clamp(0.0, 0.999) },
+            weight: if weight.is_nan() {
+                0.0
+            } else {
+                weight.clamp(0.0, 0.999)
+            },
             average: 0.0,
             accumulated: 0.0,
         }
@@ -323,7 +327,10 @@ mod tests {
         assert_eq!(smoothing.push(f64::NAN), None);
         assert_eq!(smoothing.push(f64::INFINITY), None);
         // (0.5·0.5·4 + 0.5·2) / (1 − 0.5²)
-        assert_eq!(smoothing.push(2.0), Some((0.5 * 0.5 * 4.0 + 0.5 * 2.0) / 0.75));
+        assert_eq!(
+            smoothing.push(2.0),
+            Some((0.5 * 0.5 * 4.0 + 0.5 * 2.0) / 0.75)
+        );
         let mut raw = Smoothing::new(0.0);
         assert_eq!((raw.push(3.0), raw.push(-1.0)), (Some(3.0), Some(-1.0)));
         let mut clamped = Smoothing::new(2.0);

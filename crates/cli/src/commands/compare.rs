@@ -284,7 +284,9 @@ fn choose_compute(choice: DeviceChoice) -> Result<(Compute, Option<Gpu>), Error>
     let gpu = match choice {
         DeviceChoice::Cpu => None,
         // The GPU's own error says what is missing and how to install it.
-        DeviceChoice::Gpu => Some(Gpu::new_blocking().map_err(|err| Error::Failed(err.to_string()))?),
+        DeviceChoice::Gpu => {
+            Some(Gpu::new_blocking().map_err(|err| Error::Failed(err.to_string()))?)
+        }
         DeviceChoice::Auto => Gpu::new_blocking().ok(),
     };
     let (compute, reason) = choice
