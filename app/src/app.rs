@@ -46,7 +46,7 @@ pub struct StepwiseApp {
     /// The settings as the page's URL carries them.
     #[cfg(target_arch = "wasm32")]
     #[serde(skip)]
-    pub(crate) link: crate::web::Link,
+    pub(crate) link: crate::platform::Link,
 }
 
 /// `over` laid over `base`: objects key by key, anything else replaced.
@@ -129,6 +129,37 @@ impl StepwiseApp {
         corrected
     }
 
+    /// Applies the page's link when it has one to apply (at start-up, and after the user changed
+    /// it); a link that cannot be read leaves the settings as they were and says why in the link
+    /// notice, until one is read.
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn follow_link(&mut self) {
+        let Some(json) = self.link.fragment_to_apply() else {
+            return;
+        };
+        match self.linked(&json) {
+            Ok((linked, ignored)) => {
+                let mut corrected = self.take_settings(linked);
+                corrected.extend(
+                    ignored
+                        .iter()
+                        .map(|key| format!("{key} is not a setting and was ignored")),
+                );
+                self.link_notice = (!corrected.is_empty()).then(|| {
+                    format!(
+                        "The link's settings were corrected: {}.",
+                        corrected.join("; ")
+                    )
+                });
+            }
+            Err(err) => {
+                self.link_notice = Some(format!(
+                    "The link's settings could not be read ({err}); showing the last ones."
+                ));
+            }
+        }
+    }
+
     fn set_gpu(&mut self, gpu: Option<Gpu>) {
         self.gpu_note = match &gpu {
             Some(gpu) => format!("GPU: {}", gpu.adapter),
@@ -187,10 +218,12 @@ impl StepwiseApp {
 impl eframe::App for StepwiseApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         #[cfg(target_arch = "wasm32")]
-        crate::web::Link::apply_user_change(self);
+        self.follow_link();
         self.show(ui);
         #[cfg(target_arch = "wasm32")]
-        crate::web::Link::write(self);
+        if let Ok(json) = serde_json::to_string(&*self) {
+            self.link.write(json);
+        }
     }
 
     /// Lets the page's handle reach the app (`WebRunner::app_mut`).

@@ -11,6 +11,7 @@ pub mod experiment;
 pub mod hyper;
 pub mod internals;
 pub mod live;
+pub mod platform;
 pub mod series;
 mod task;
 pub mod teaching;

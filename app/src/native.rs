@@ -50,7 +50,7 @@ pub fn run(view: Option<View>, start: bool) -> eframe::Result {
             }
             if start {
                 let shared = app.gpu().cloned();
-                let data = crate::experiment::default_loader();
+                let data = crate::platform::default_loader();
                 app.experiment.start(&cc.egui_ctx, shared.as_ref(), data);
             }
             Ok(Box::new(app))
@@ -76,7 +76,7 @@ pub fn demo_experiment() -> Result<(Box<Experiment>, Vec<Event>), String> {
     }
     .resolve()
     .map_err(|err| err.to_string())?;
-    let data = pollster::block_on(crate::experiment::loader(None)())?;
+    let data = pollster::block_on(crate::platform::loader(None)())?;
     let mut experiment =
         Experiment::new(config, data, Compute::Cpu).map_err(|err| err.to_string())?;
     let mut events = Vec::new();

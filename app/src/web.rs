@@ -1,24 +1,18 @@
-//! The browser: eframe's web runner on the page's canvas; burn's WebGPU device, created before
-//! anything else and shared with the renderer and the fused kernels; the settings kept in the
-//! page's URL; the shipped CIFAR-10 sample fetched from beside the page; and [`WebHandle`], which
-//! the page holds and asks how things stand (the browser tests do).
+//! The browser's entry point: eframe's web runner on the page's canvas; burn's WebGPU device,
+//! created before anything else and shared with the renderer and the fused kernels; and
+//! [`WebHandle`], which the page holds and asks how things stand (the browser tests do). The
+//! browser's services (the sample, downloads, the link) are in `platform`.
 
-use std::cell::{Cell, RefCell};
-use std::path::Path;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use burn::tensor::Device;
-use stepwise_data::{Cifar10, SAMPLE_TEST_FILE, SAMPLE_TRAIN_FILE, sample_from_bytes};
 use stepwise_gpu::Gpu;
-use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 use crate::StepwiseApp;
+use crate::platform::Link;
 use crate::teaching::{ComputedMap, JobState};
-
-/// Where the page serves the sample's files, relative to itself (`web/build.sh` puts them there).
-const SAMPLE_FOLDER: &str = "data";
 
 /// The running app, as the page sees it.
 #[wasm_bindgen]
@@ -72,9 +66,8 @@ impl WebHandle {
                                 .into(),
                         );
                     }
-                    let mut link = Link::listen(&cc.egui_ctx);
-                    link.apply_page_link(&mut app);
-                    app.link = link;
+                    app.link = Link::listen(&cc.egui_ctx);
+                    app.follow_link();
                     *context.borrow_mut() = Some(cc.egui_ctx.clone());
                     Ok(Box::new(app))
                 }),
@@ -196,7 +189,7 @@ impl WebHandle {
         };
         let gpu = app.gpu().cloned();
         app.experiment
-            .start(&context, gpu.as_ref(), crate::experiment::default_loader());
+            .start(&context, gpu.as_ref(), crate::platform::default_loader());
         context.request_repaint();
         true
     }
@@ -288,192 +281,6 @@ async fn shared_gpu() -> Result<(Gpu, eframe::egui_wgpu::WgpuSetup), String> {
         return Err(format!("the adapter found uses {:?}", setup.backend));
     }
     Ok(crate::app::share_device(setup))
-}
-
-/// The sample, fetched from beside the page once and kept.
-///
-/// # Errors
-/// What failed: the fetch (with the URL and HTTP status) or the records (with the file).
-pub async fn fetch_sample() -> Result<Cifar10, String> {
-    thread_local! {
-        static SAMPLE: RefCell<Option<Cifar10>> = const { RefCell::new(None) };
-    }
-    if let Some(sample) = SAMPLE.with_borrow(Clone::clone) {
-        return Ok(sample);
-    }
-    let train = fetch_bytes(&format!("{SAMPLE_FOLDER}/{SAMPLE_TRAIN_FILE}")).await?;
-    let test = fetch_bytes(&format!("{SAMPLE_FOLDER}/{SAMPLE_TEST_FILE}")).await?;
-    let sample = sample_from_bytes(
-        &train,
-        &test,
-        Path::new(SAMPLE_FOLDER),
-        Path::new("(the browser has no data folder)"),
-    )
-    .map_err(|err| err.to_string())?;
-    SAMPLE.set(Some(sample.clone()));
-    Ok(sample)
-}
-
-/// Offers `bytes` to the user as a file called `name` (the browser saves it to its downloads).
-///
-/// # Errors
-/// What the browser refused, as text.
-pub fn download(name: &str, bytes: &[u8]) -> Result<(), String> {
-    let failed = |what: &str, err: JsValue| format!("downloading {name}: {what} ({err:?})");
-    let window = web_sys::window().ok_or_else(|| format!("downloading {name}: no window"))?;
-    let document = window
-        .document()
-        .ok_or_else(|| format!("downloading {name}: no document"))?;
-    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
-    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts)
-        .map_err(|err| failed("cannot make a blob", err))?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob)
-        .map_err(|err| failed("cannot make its address", err))?;
-    let anchor: web_sys::HtmlAnchorElement = document
-        .create_element("a")
-        .map_err(|err| failed("cannot make a link", err))?
-        .unchecked_into();
-    anchor.set_href(&url);
-    anchor.set_download(name);
-    anchor.click();
-    // Some browsers read the blob after the click returns: free its address a minute later.
-    let revoke = Closure::once_into_js(move || {
-        let _ = web_sys::Url::revoke_object_url(&url);
-    });
-    let _ = window
-        .set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 60_000);
-    Ok(())
-}
-
-/// The body of `url` (relative to the page).
-async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let failed = |what: &str, err: JsValue| format!("{url}: {what}: {err:?}");
-    let window = web_sys::window().ok_or_else(|| format!("{url}: no window to fetch with"))?;
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
-        .await
-        .map_err(|err| failed("fetch failed", err))?
-        .dyn_into()
-        .map_err(|err| failed("not a response", err))?;
-    if !response.ok() {
-        return Err(format!(
-            "{url}: HTTP {} {}",
-            response.status(),
-            response.status_text()
-        ));
-    }
-    let body = response
-        .array_buffer()
-        .map_err(|err| failed("unreadable body", err))?;
-    let buffer = JsFuture::from(body)
-        .await
-        .map_err(|err| failed("unreadable body", err))?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
-}
-
-/// The settings a link carries: the app's persisted settings (the same serde form eframe stores)
-/// as JSON in the URL's fragment, rewritten as they change, so that copying the address shares
-/// the view. A fragment typed or pasted by hand is applied as the page's `hashchange` reports it.
-#[derive(Default)]
-pub struct Link {
-    /// The JSON last written to or read from the fragment.
-    written: String,
-    /// Set by the page when the user changed the fragment.
-    changed_by_user: Rc<Cell<bool>>,
-}
-
-impl Link {
-    /// A link that hears the page's `hashchange` (and asks `ctx` for a frame to apply it in).
-    fn listen(ctx: &egui::Context) -> Self {
-        let changed_by_user = Rc::new(Cell::new(false));
-        if let Some(window) = web_sys::window() {
-            let (flag, ctx) = (Rc::clone(&changed_by_user), ctx.clone());
-            let listener = Closure::<dyn Fn()>::new(move || {
-                flag.set(true);
-                ctx.request_repaint();
-            });
-            let _ = window
-                .add_event_listener_with_callback("hashchange", listener.as_ref().unchecked_ref());
-            // The page lives as long as the app: the listener is never removed.
-            listener.forget();
-        }
-        Self {
-            written: String::new(),
-            changed_by_user,
-        }
-    }
-
-    /// Applies the page's fragment (if any) to `app`; a fragment that cannot be read leaves the
-    /// settings as they were and says why in the app's link notice, until one is read.
-    fn apply_page_link(&mut self, app: &mut StepwiseApp) {
-        let Some(json) = page_fragment() else {
-            return;
-        };
-        match app.linked(&json) {
-            Ok((linked, ignored)) => {
-                let mut corrected = app.take_settings(linked);
-                corrected.extend(
-                    ignored
-                        .iter()
-                        .map(|key| format!("{key} is not a setting and was ignored")),
-                );
-                app.link_notice = (!corrected.is_empty()).then(|| {
-                    format!(
-                        "The link's settings were corrected: {}.",
-                        corrected.join("; ")
-                    )
-                });
-            }
-            Err(err) => {
-                app.link_notice = Some(format!(
-                    "The link's settings could not be read ({err}); showing the last ones."
-                ));
-            }
-        }
-        self.written = json;
-    }
-
-    /// Before a frame: applies a fragment the user changed, so that the frame draws it.
-    pub fn apply_user_change(app: &mut StepwiseApp) {
-        if app.link.changed_by_user.replace(false) {
-            let mut link = std::mem::take(&mut app.link);
-            link.apply_page_link(app);
-            app.link = link;
-        }
-    }
-
-    /// After a frame: writes the settings into the fragment if they changed (`replaceState`: no
-    /// history entry per slider move).
-    pub fn write(app: &mut StepwiseApp) {
-        let Ok(json) = serde_json::to_string(&*app) else {
-            return;
-        };
-        if json == app.link.written {
-            return;
-        }
-        let fragment = format!("#{}", js_sys::encode_uri_component(&json));
-        let written = web_sys::window()
-            .and_then(|window| window.history().ok())
-            .is_some_and(|history| {
-                history
-                    .replace_state_with_url(&JsValue::NULL, "", Some(&fragment))
-                    .is_ok()
-            });
-        if written {
-            app.link.written = json;
-        }
-    }
-}
-
-/// The page's fragment, decoded, if it has one.
-fn page_fragment() -> Option<String> {
-    let hash = web_sys::window()?.location().hash().ok()?;
-    let encoded = hash.strip_prefix('#').unwrap_or(&hash);
-    if encoded.is_empty() {
-        return None;
-    }
-    js_sys::decode_uri_component(encoded)
-        .ok()
-        .and_then(|decoded| decoded.as_string())
 }
 
 /// A map's state as JSON: `idle`, `running`, `failed` with the reason, or `done` with its note
