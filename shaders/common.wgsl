@@ -23,3 +23,14 @@ fn nan_max(a: T, b: T) -> T {
 fn nan_clamp(x: T, lower: f32, upper: f32) -> T {
     return select(select(x, T(upper), x > T(upper)), T(lower), x < T(lower));
 }
+
+// The Adam family's second moment, torch's mul + addcmul: β2·v + (1 − β2)·g², one fused
+// multiply-add (Adam, RAdam, AdaBound).
+fn second_moment(v: T, g: T, beta2: f32, one_minus_beta2: f32) -> T {
+    return fma(one_minus_beta2 * g, g, v * beta2);
+}
+
+// Adam's and RAdam's first moment, torch's lerp: m + (1 − β1)·(g − m), one fused multiply-add.
+fn lerp_moment(m: T, g: T, one_minus_beta1: f32) -> T {
+    return fma(T(one_minus_beta1), g - m, m);
+}

@@ -37,8 +37,8 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
     let s = scalars(i);
     let p = param[i] * s.decay;
     let g = fma(T(s.l2), p, grad[i]);
-    let m = fma(T(s.one_minus_beta1), g - exp_avg[i], exp_avg[i]);
-    let v = fma(s.one_minus_beta2 * g, g, exp_avg_sq[i] * s.beta2);
+    let m = lerp_moment(exp_avg[i], g, s.one_minus_beta1);
+    let v = second_moment(exp_avg_sq[i], g, s.beta2, s.one_minus_beta2);
     exp_avg[i] = m;
     exp_avg_sq[i] = v;
     let momentum_step = m / s.bias_correction1 * s.lr;

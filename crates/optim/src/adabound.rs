@@ -23,7 +23,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::config::rule;
-use crate::lanes::{MomentRule, nan_clamp};
+use crate::lanes::{MomentRule, nan_clamp, second_moment};
 use crate::{ConfigError, OptimizerKind};
 
 /// Hyperparameters of AdaBound and AdaBoundW; defaults are the reference repository's.
@@ -137,7 +137,7 @@ impl MomentRule for AdaBoundScalars {
     fn moments(&self, p: &mut f32, g: f32, m: &mut f32, v: &mut f32) -> f32 {
         let g = self.l2.mul_add(*p, g);
         *m = self.one_minus_beta1.mul_add(g, *m * self.beta1);
-        *v = (self.one_minus_beta2 * g).mul_add(g, *v * self.beta2);
+        *v = second_moment(*v, g, self.beta2, self.one_minus_beta2);
         *v
     }
 

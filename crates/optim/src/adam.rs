@@ -23,7 +23,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::config::rule;
-use crate::lanes::MomentRule;
+use crate::lanes::{MomentRule, lerp_moment, second_moment};
 use crate::{ConfigError, OptimizerKind};
 
 /// Hyperparameters of Adam and AdamW; whether decay is L2 or decoupled depends on which one
@@ -144,8 +144,8 @@ impl MomentRule for AdamScalars {
     fn moments(&self, p: &mut f32, g: f32, m: &mut f32, v: &mut f32) -> f32 {
         *p *= self.decay;
         let g = self.l2.mul_add(*p, g);
-        *m = self.one_minus_beta1.mul_add(g - *m, *m);
-        *v = (self.one_minus_beta2 * g).mul_add(g, *v * self.beta2);
+        *m = lerp_moment(*m, g, self.one_minus_beta1);
+        *v = second_moment(*v, g, self.beta2, self.one_minus_beta2);
         *v
     }
 

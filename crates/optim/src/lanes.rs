@@ -159,8 +159,22 @@ pub(crate) fn nan_clamp(x: f32, lower: f32, upper: f32) -> f32 {
     }
 }
 
+/// The Adam family's second moment, torch's `mul` + `addcmul`: β2·v + (1 − β2)·g², one fused
+/// multiply-add (Adam, RAdam, AdaBound; `second_moment` in `shaders/common.wgsl`).
+#[inline(always)]
+pub(crate) fn second_moment(v: f32, g: f32, beta2: f32, one_minus_beta2: f32) -> f32 {
+    (one_minus_beta2 * g).mul_add(g, v * beta2)
+}
+
+/// Adam's and RAdam's first moment, torch's `lerp`: m + (1 − β1)·(g − m), one fused multiply-add
+/// (`lerp_moment` in `shaders/common.wgsl`).
+#[inline(always)]
+pub(crate) fn lerp_moment(m: f32, g: f32, one_minus_beta1: f32) -> f32 {
+    one_minus_beta1.mul_add(g - m, m)
+}
+
 /// The per-element rule of an optimizer on [`MomentLanes`] with an optional running maximum of the
-/// second moment (AMSGrad, AMSBound): Adam, AdamW, AdaBound, AdaBoundW.
+/// second moment (AMSGrad, AMSBound): Adam, AdamW, AdaBound, AdaBoundW, RAdam.
 pub(crate) trait MomentRule: Sync {
     /// Weight decay, L2 and both moment updates of one element; returns the new second moment.
     fn moments(&self, p: &mut f32, g: f32, m: &mut f32, v: &mut f32) -> f32;

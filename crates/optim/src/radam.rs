@@ -23,7 +23,7 @@ use bytemuck::{Pod, Zeroable};
 
 use crate::adam::decay_and_l2;
 use crate::config::rule;
-use crate::lanes::{MomentLanes, for_each_block};
+use crate::lanes::{MomentLanes, MomentRule, apply_moment_rule, lerp_moment, second_moment};
 use crate::{ConfigError, OptimizerKind};
 
 /// The length of the approximated simple moving average above which the step is rectified.
@@ -132,38 +132,40 @@ pub struct RAdamScalars {
 
 impl RAdamScalars {
     pub(crate) fn apply(&self, lanes: MomentLanes<'_>) {
+        // The branch on rectification is taken once per step, outside the loops.
         if self.rectified != 0 {
-            for_each_block(lanes, &|l| self.update_block::<true>(l));
+            apply_moment_rule(&RAdamRule::<true>(self), lanes);
         } else {
-            for_each_block(lanes, &|l| self.update_block::<false>(l));
+            apply_moment_rule(&RAdamRule::<false>(self), lanes);
         }
     }
+}
 
-    fn update_block<const RECTIFIED: bool>(&self, lanes: MomentLanes<'_>) {
-        let MomentLanes {
-            param,
-            grad,
-            exp_avg,
-            exp_avg_sq,
-            ..
-        } = lanes;
-        let n = param.len();
-        let (grad, exp_avg, exp_avg_sq) = (&grad[..n], &mut exp_avg[..n], &mut exp_avg_sq[..n]);
-        for i in 0..n {
-            let p = param[i] * self.decay;
-            let g = self.l2.mul_add(p, grad[i]);
-            let m = self.one_minus_beta1.mul_add(g - exp_avg[i], exp_avg[i]);
-            let v = (self.one_minus_beta2 * g).mul_add(g, exp_avg_sq[i] * self.beta2);
-            exp_avg[i] = m;
-            exp_avg_sq[i] = v;
-            let momentum_step = m / self.bias_correction1 * self.lr;
-            param[i] = if RECTIFIED {
-                // torch computes `float / tensor` as `tensor.reciprocal() * float`: two roundings.
-                let adaptive = (v.sqrt() + self.eps).recip() * self.bias_correction2_sqrt;
-                p - momentum_step * adaptive * self.rectification
-            } else {
-                p - momentum_step
-            };
+/// RAdam's per-element rule: Adam's moments, then the rectified adaptive step (`RECTIFIED`) or a
+/// bias-corrected momentum step.
+struct RAdamRule<'a, const RECTIFIED: bool>(&'a RAdamScalars);
+
+impl<const RECTIFIED: bool> MomentRule for RAdamRule<'_, RECTIFIED> {
+    #[inline(always)]
+    fn moments(&self, p: &mut f32, g: f32, m: &mut f32, v: &mut f32) -> f32 {
+        let s = self.0;
+        *p *= s.decay;
+        let g = s.l2.mul_add(*p, g);
+        *m = lerp_moment(*m, g, s.one_minus_beta1);
+        *v = second_moment(*v, g, s.beta2, s.one_minus_beta2);
+        *v
+    }
+
+    #[inline(always)]
+    fn descend(&self, p: f32, m: f32, v: f32) -> f32 {
+        let s = self.0;
+        let momentum_step = m / s.bias_correction1 * s.lr;
+        if RECTIFIED {
+            // torch computes `float / tensor` as `tensor.reciprocal() * float`: two roundings.
+            let adaptive = (v.sqrt() + s.eps).recip() * s.bias_correction2_sqrt;
+            p - momentum_step * adaptive * s.rectification
+        } else {
+            p - momentum_step
         }
     }
 }
