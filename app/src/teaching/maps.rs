@@ -182,11 +182,8 @@ impl TeachingView {
         let (sender, receiver) = channel();
         let work = async move {
             let began = Instant::now();
-            let compute = gpu
-                .as_ref()
-                .map_or(stepwise_gpu::Compute::Cpu, stepwise_gpu::Compute::Gpu);
             let result =
-                BasinMap::compute_pausing(compute, function, &optimizer, grid, steps, pause)
+                BasinMap::compute_pausing(gpu.as_ref(), function, &optimizer, grid, steps, pause)
                     .await
                     .map(|map| {
                         ComputedMap::new(
@@ -235,11 +232,14 @@ impl TeachingView {
         let (sender, receiver) = channel();
         let work = async move {
             let began = Instant::now();
-            let compute = gpu
-                .as_ref()
-                .map_or(stepwise_gpu::Compute::Cpu, stepwise_gpu::Compute::Gpu);
             let result = HyperMap::compute_pausing(
-                compute, function, &spec, start, HYPER_GRID, steps, pause,
+                gpu.as_ref(),
+                function,
+                &spec,
+                start,
+                HYPER_GRID,
+                steps,
+                pause,
             )
             .await
             .map(|map| {

@@ -60,15 +60,6 @@ where
     out
 }
 
-/// Where a basin map is computed.
-#[derive(Clone, Copy, Debug)]
-pub enum Compute<'a> {
-    /// All trajectories at once on the GPU.
-    Gpu(&'a Gpu),
-    /// One trajectory per start on the CPU reference, in parallel.
-    Cpu,
-}
-
 /// The start and final point of every pixel's trajectory, in the grid's order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BasinMap {
@@ -81,18 +72,20 @@ pub struct BasinMap {
 }
 
 impl BasinMap {
-    /// Runs `optimizer` (from its current step) for `steps` steps from every pixel of `grid`.
+    /// Runs `optimizer` (from its current step) for `steps` steps from every pixel of `grid`: on
+    /// `gpu`, all trajectories at once; without one, a trajectory per start on the CPU reference,
+    /// in parallel.
     ///
     /// # Errors
     /// GPU errors ([`GpuError::TooLarge`] for grids past the device's buffer limit).
     pub async fn compute(
-        compute: Compute<'_>,
+        gpu: Option<&Gpu>,
         function: TestFunction,
         optimizer: &Optimizer,
         grid: BasinGrid,
         steps: u64,
     ) -> Result<Self, GpuError> {
-        Self::compute_pausing(compute, function, optimizer, grid, steps, || async {}).await
+        Self::compute_pausing(gpu, function, optimizer, grid, steps, || async {}).await
     }
 
     /// [`compute`](Self::compute), awaiting `pause()` between chunks of [`CPU_CHUNK`] starts on
@@ -101,7 +94,7 @@ impl BasinMap {
     /// # Errors
     /// As [`compute`](Self::compute).
     pub async fn compute_pausing<Fut: Future<Output = ()>>(
-        compute: Compute<'_>,
+        gpu: Option<&Gpu>,
         function: TestFunction,
         optimizer: &Optimizer,
         grid: BasinGrid,
@@ -109,8 +102,8 @@ impl BasinMap {
         pause: impl FnMut() -> Fut,
     ) -> Result<Self, GpuError> {
         let starts = grid.starts();
-        let finals = match compute {
-            Compute::Gpu(gpu) => trajectories(
+        let finals = match gpu {
+            Some(gpu) => trajectories(
                 gpu,
                 function,
                 Optimizers::Shared(optimizer),
@@ -120,7 +113,7 @@ impl BasinMap {
             )
             .await?
             .finals(),
-            Compute::Cpu => map_pausing(
+            None => map_pausing(
                 &starts,
                 |&start| {
                     let points = trace(function, &mut optimizer.clone(), start, steps)?;

@@ -7,7 +7,7 @@ use stepwise_optim::{
 };
 
 use crate::basin::map_pausing;
-use crate::{Compute, GpuError, Optimizers, Record, loss_colours, trajectories};
+use crate::{Gpu, GpuError, Optimizers, Record, loss_colours, trajectories};
 
 /// A square grid of settings in image order: learning rates evenly spaced in log10 across the
 /// columns (left to right), the second hyperparameter evenly across the rows (row 0 is the top,
@@ -90,22 +90,22 @@ pub struct HyperMap {
 }
 
 impl HyperMap {
-    /// Runs `spec` at every setting of `grid` for `steps` steps from `start`: on the GPU every
-    /// valid cell is one problem with its own scalars, all in one dispatch per step; on the CPU,
-    /// one trace per cell in parallel.
+    /// Runs `spec` at every setting of `grid` for `steps` steps from `start`: on `gpu` every
+    /// valid cell is one problem with its own scalars, all in one dispatch per step; without one,
+    /// one trace per cell on the CPU, in parallel.
     ///
     /// # Errors
     /// GPU errors ([`GpuError::MixedOptimizers`] when the settings change which state the
     /// optimizer keeps, as momentum 0 does for SGD).
     pub async fn compute(
-        compute: Compute<'_>,
+        gpu: Option<&Gpu>,
         function: TestFunction,
         spec: &OptimizerSpec,
         start: [f32; 2],
         grid: HyperGrid,
         steps: u64,
     ) -> Result<Self, GpuError> {
-        Self::compute_pausing(compute, function, spec, start, grid, steps, || async {}).await
+        Self::compute_pausing(gpu, function, spec, start, grid, steps, || async {}).await
     }
 
     /// [`compute`](Self::compute), awaiting `pause()` between chunks of
@@ -115,7 +115,7 @@ impl HyperMap {
     /// # Errors
     /// As [`compute`](Self::compute).
     pub async fn compute_pausing<Fut: Future<Output = ()>>(
-        compute: Compute<'_>,
+        gpu: Option<&Gpu>,
         function: TestFunction,
         spec: &OptimizerSpec,
         start: [f32; 2],
@@ -124,8 +124,8 @@ impl HyperMap {
         pause: impl FnMut() -> Fut,
     ) -> Result<Self, GpuError> {
         let cells = grid.optimizers(spec);
-        let losses = match compute {
-            Compute::Gpu(gpu) => {
+        let losses = match gpu {
+            Some(gpu) => {
                 let valid: Vec<Optimizer> = cells.iter().flatten().cloned().collect();
                 let mut finals = if valid.is_empty() {
                     Vec::new()
@@ -145,7 +145,7 @@ impl HyperMap {
                     })
                     .collect()
             }
-            Compute::Cpu => {
+            None => {
                 let final_loss = |cell: &Option<Optimizer>| {
                     let mut optimizer = cell.clone()?;
                     let points = trace(function, &mut optimizer, start, steps).ok()?;

@@ -29,7 +29,7 @@ mod landscape;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod tuning;
 
-pub use basin::{BasinGrid, BasinMap, CPU_CHUNK, Compute, DIVERGED, loss_colours};
+pub use basin::{BasinGrid, BasinMap, CPU_CHUNK, DIVERGED, loss_colours};
 pub use burn_optim::{
     CountedState, FusedOptimizer, FusedStepOps, ReferenceOptimizer, ScalarBlock, TensorState,
     TensorStep,

@@ -5,8 +5,8 @@
 #![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
 
 use stepwise_gpu::{
-    BasinGrid, BasinMap, CPU_CHUNK, Compute, DIVERGED, Gpu, GpuError, HyperGrid, HyperMap,
-    Optimizers, Record, trajectories,
+    BasinGrid, BasinMap, CPU_CHUNK, DIVERGED, Gpu, GpuError, HyperGrid, HyperMap, Optimizers,
+    Record, trajectories,
 };
 use stepwise_optim::{LrSchedule, Optimizer, OptimizerConfig, TestFunction, TracePoint, trace};
 
@@ -245,21 +245,16 @@ fn basin_maps_equal_cpu_trajectories_at_every_pixel() {
         for spec in [SPECS[1], SPECS[3], SPECS[5]] {
             let optimizer = optimizer(spec);
             let on_gpu = pollster::block_on(BasinMap::compute(
-                Compute::Gpu(&gpu),
+                Some(&gpu),
                 function,
                 &optimizer,
                 grid,
                 200,
             ))
             .expect("gpu basin");
-            let on_cpu = pollster::block_on(BasinMap::compute(
-                Compute::Cpu,
-                function,
-                &optimizer,
-                grid,
-                200,
-            ))
-            .expect("cpu basin");
+            let on_cpu =
+                pollster::block_on(BasinMap::compute(None, function, &optimizer, grid, 200))
+                    .expect("cpu basin");
             assert_eq!(on_gpu.starts, on_cpu.starts);
             assert_eq!(on_gpu.finals.len(), 24 * 24);
             // The grid includes starts on steep walls whose trajectories climb to losses of 1e11,
@@ -295,7 +290,7 @@ fn diverged_pixels_are_red_and_the_rest_on_the_colour_scale() {
         resolution: 16,
     };
     let map = pollster::block_on(BasinMap::compute(
-        Compute::Gpu(&gpu),
+        Some(&gpu),
         TestFunction::Rosenbrock,
         &sgd,
         grid,
@@ -375,7 +370,7 @@ fn hyperparameter_grids_run_lr_across_and_the_second_hyperparameter_down() {
 fn hyperparameter_maps_mark_diverged_settings() {
     let spec = stepwise_optim::OptimizerSpec::new(stepwise_optim::OptimizerKind::Sgd);
     let map = pollster::block_on(HyperMap::compute(
-        Compute::Cpu,
+        None,
         TestFunction::Quadratic,
         &spec,
         [1.0, 1.0],
@@ -408,9 +403,9 @@ fn hyperparameter_maps_on_the_gpu_equal_the_cpu_maps() {
         stepwise_optim::OptimizerKind::RAdam,
     ] {
         let spec = stepwise_optim::OptimizerSpec::new(kind);
-        let map = |compute| {
+        let map = |gpu| {
             pollster::block_on(HyperMap::compute(
-                compute,
+                gpu,
                 TestFunction::Quadratic,
                 &spec,
                 [1.0, 1.0],
@@ -420,8 +415,8 @@ fn hyperparameter_maps_on_the_gpu_equal_the_cpu_maps() {
             .expect("a map")
             .losses
         };
-        let on_gpu = map(Compute::Gpu(&gpu));
-        let on_cpu = map(Compute::Cpu);
+        let on_gpu = map(Some(&gpu));
+        let on_cpu = map(None);
         assert_eq!(on_gpu.len(), on_cpu.len());
         for (cell, (g, c)) in on_gpu.iter().zip(&on_cpu).enumerate() {
             let same = (g.is_finite() == c.is_finite())
@@ -446,7 +441,7 @@ fn cpu_maps_pause_between_chunks_and_equal_the_whole() {
         resolution: 20,
     };
     let whole = pollster::block_on(BasinMap::compute(
-        Compute::Cpu,
+        None,
         TestFunction::Rosenbrock,
         &adam,
         grid,
@@ -455,7 +450,7 @@ fn cpu_maps_pause_between_chunks_and_equal_the_whole() {
     .expect("cpu basin");
     let pauses = std::cell::Cell::new(0);
     let paused = pollster::block_on(BasinMap::compute_pausing(
-        Compute::Cpu,
+        None,
         TestFunction::Rosenbrock,
         &adam,
         grid,
@@ -472,7 +467,7 @@ fn cpu_maps_pause_between_chunks_and_equal_the_whole() {
     let spec = stepwise_optim::OptimizerSpec::new(stepwise_optim::OptimizerKind::Adam);
     let pauses = std::cell::Cell::new(0);
     let paused = pollster::block_on(HyperMap::compute_pausing(
-        Compute::Cpu,
+        None,
         TestFunction::Rosenbrock,
         &spec,
         [-1.2, 1.0],
@@ -485,7 +480,7 @@ fn cpu_maps_pause_between_chunks_and_equal_the_whole() {
     ))
     .expect("cpu hyperparameter map in chunks");
     let whole = pollster::block_on(HyperMap::compute(
-        Compute::Cpu,
+        None,
         TestFunction::Rosenbrock,
         &spec,
         [-1.2, 1.0],

@@ -6,7 +6,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use stepwise_gpu::{BasinGrid, BasinMap, Compute, Gpu, HyperGrid, HyperMap};
+use stepwise_gpu::{BasinGrid, BasinMap, Gpu, HyperGrid, HyperMap};
 use stepwise_optim::{LrSchedule, Optimizer, OptimizerSpec, TestFunction};
 
 use super::{Device, Error, format_f32, parse_pair};
@@ -129,9 +129,8 @@ pub fn run(args: &BasinArgs) -> Result<(), Error> {
     let optimizer = Optimizer::new(config, LrSchedule::Constant {})
         .map_err(|err| Error::Usage(err.to_string()))?;
     let gpu = open(args.map.device)?;
-    let compute = gpu.as_ref().map_or(Compute::Cpu, Compute::Gpu);
     let map = pollster::block_on(BasinMap::compute(
-        compute,
+        gpu.as_ref(),
         args.function,
         &optimizer,
         grid,
@@ -183,9 +182,8 @@ pub fn run_hypermap(args: &HypermapArgs) -> Result<(), Error> {
         .resolve()
         .map_err(|err| Error::Usage(err.to_string()))?;
     let gpu = open(args.map.device)?;
-    let compute = gpu.as_ref().map_or(Compute::Cpu, Compute::Gpu);
     let map = pollster::block_on(HyperMap::compute(
-        compute,
+        gpu.as_ref(),
         args.function,
         &args.optimizer,
         args.start,
