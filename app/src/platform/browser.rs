@@ -133,8 +133,8 @@ impl Link {
     /// opened with it) and after the user changed it. It counts as written: the same settings are
     /// not written back.
     pub fn fragment_to_apply(&mut self) -> Option<String> {
-        let first = std::mem::replace(&mut self.read_once, true);
-        if !first && !self.changed_by_user.replace(false) {
+        let read_before = std::mem::replace(&mut self.read_once, true);
+        if read_before && !self.changed_by_user.replace(false) {
             return None;
         }
         let json = page_fragment()?;
@@ -146,6 +146,11 @@ impl Link {
     /// entry per slider move).
     pub fn write(&mut self, json: String) {
         if json == self.written {
+            return;
+        }
+        // A fragment the user changed is applied before anything is written over it: its
+        // `hashchange` may still be on its way.
+        if page_fragment().is_some_and(|current| current != self.written) {
             return;
         }
         let fragment = format!("#{}", js_sys::encode_uri_component(&json));
