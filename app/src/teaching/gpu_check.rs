@@ -4,7 +4,8 @@
 use std::sync::mpsc::channel;
 
 use egui::{RichText, Ui};
-use stepwise_gpu::{Gpu, Optimizers, Record};
+use stepwise_gpu::Gpu;
+use stepwise_landscape::{Optimizers, Record};
 use stepwise_optim::{Optimizer, TracePoint};
 
 use super::job::{Job, JobState};
@@ -83,7 +84,7 @@ impl TeachingView {
         let work = async move {
             let mut checked = Vec::with_capacity(racers.len());
             for (label, cpu, optimizer) in racers {
-                let computed = stepwise_gpu::trajectories(
+                let computed = stepwise_landscape::trajectories(
                     &gpu,
                     function,
                     Optimizers::Shared(&optimizer),

@@ -5,7 +5,8 @@ use std::sync::mpsc::channel;
 
 use egui::{ColorImage, RichText, TextureHandle, TextureOptions, Ui};
 use egui_plot::{Plot, PlotImage, PlotPoint};
-use stepwise_gpu::{BasinGrid, BasinMap, Gpu, HyperGrid, HyperMap, loss_colours};
+use stepwise_gpu::Gpu;
+use stepwise_landscape::{BasinGrid, BasinMap, HyperGrid, HyperMap, loss_colours};
 use web_time::Instant;
 
 use super::TeachingView;

@@ -2,7 +2,7 @@
 
 use egui::{Color32, ColorImage, TextureHandle, TextureOptions, Ui};
 use egui_plot::{Legend, Line, MarkerShape, Plot, PlotImage, PlotPoint, PlotPoints, Points};
-use stepwise_gpu::{BasinGrid, loss_colours};
+use stepwise_landscape::{BasinGrid, loss_colours};
 use stepwise_optim::TestFunction;
 
 use super::TeachingView;

@@ -7,7 +7,7 @@ use burn::module::{Module, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, DeviceKind, Tensor, TensorData};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use stepwise_gpu::{FusedOptimizer, FusedStepper, Gpu, WORKGROUP_SIZE};
+use stepwise_gpu::{FusedOptimizer, FusedStepper, Gpu, workgroups};
 use stepwise_optim::{LrSchedule, Optimizer, OptimizerConfig};
 
 const N: usize = 23_520_842;
@@ -50,12 +50,6 @@ fn wait(gpu: &Gpu) {
     gpu.device
         .poll(wgpu::PollType::wait_indefinitely())
         .expect("device poll");
-}
-
-fn workgroups(invocations: usize) -> (u32, u32) {
-    let groups = invocations.div_ceil(WORKGROUP_SIZE as usize);
-    let x = groups.min(65_535);
-    (x as u32, groups.div_ceil(x) as u32)
 }
 
 fn fused_steps(c: &mut Criterion) {

@@ -95,7 +95,7 @@ impl FusedStepOps for CubeBackend {
         let grad = into_contiguous(grad);
         let states = [exclusive(state_a), exclusive(state_b), exclusive(state_c)];
         let client = param.client.clone();
-        let state_bindings = (kernel.storage_bindings() - 2) as usize;
+        let state_bindings = (kernel.shader().storage_bindings - 2) as usize;
         let mut buffers = vec![
             param.handle.clone().binding(),
             grad.handle.clone().binding(),
@@ -135,7 +135,7 @@ struct BurnKernel(Kernel, Width);
 
 impl KernelSource for BurnKernel {
     fn source(&self) -> SourceTemplate {
-        SourceTemplate::new(self.0.source(self.1, Scalars::Shared))
+        SourceTemplate::new(self.0.shader().source(self.1, Scalars::Shared))
     }
 
     fn id(&self) -> KernelId {
@@ -365,7 +365,13 @@ impl FusedOptimizer {
     /// [`GpuError::Shader`] naming the file.
     pub async fn check(&self, gpu: &Gpu) -> Result<(), GpuError> {
         for width in [Width::Vec4, Width::Scalar] {
-            Pipeline::new(gpu, kernel_for(&self.config), width, Scalars::Shared).await?;
+            Pipeline::new(
+                gpu,
+                kernel_for(&self.config).shader(),
+                width,
+                Scalars::Shared,
+            )
+            .await?;
         }
         Ok(())
     }

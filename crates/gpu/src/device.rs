@@ -194,7 +194,10 @@ impl Gpu {
     }
 
     /// Checks that a buffer of `bytes` fits this device's storage-binding limit.
-    pub(crate) fn check_size(&self, what: &'static str, bytes: u64) -> Result<(), GpuError> {
+    ///
+    /// # Errors
+    /// [`GpuError::TooLarge`], naming `what`.
+    pub fn check_size(&self, what: &'static str, bytes: u64) -> Result<(), GpuError> {
         let limits = self.device.limits();
         let limit = limits
             .max_storage_buffer_binding_size

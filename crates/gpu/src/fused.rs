@@ -27,7 +27,6 @@ const fn block_size(kernel: Kernel) -> u64 {
         Kernel::Adam => size_of::<AdamScalars>(),
         Kernel::AdaBound => size_of::<AdaBoundScalars>(),
         Kernel::RAdam => size_of::<RAdamScalars>(),
-        Kernel::Functions => size_of::<crate::landscape::Evaluation>(),
     }) as u64
 }
 
@@ -169,7 +168,7 @@ impl FusedStepper {
                 }));
             }
         }
-        let pipeline = Pipeline::new(gpu, kernel, layout.width, layout.scalars).await?;
+        let pipeline = Pipeline::new(gpu, kernel.shader(), layout.width, layout.scalars).await?;
         let lanes = layout.width.lanes();
         let padded = len.next_multiple_of(lanes).max(lanes);
         // `size` f32s: the values, then zeros up to whole vectors.
@@ -189,7 +188,7 @@ impl FusedStepper {
         };
         let param_buffer = storage("param", param, padded);
         let grad = storage("grad", &[], padded);
-        let state_bindings = (kernel.storage_bindings() - 2) as usize;
+        let state_bindings = (kernel.shader().storage_bindings - 2) as usize;
         let state_gpu: Vec<wgpu::Buffer> = (0..state_bindings)
             .map(|i| match buffers.get(i) {
                 Some((name, values)) => storage(name, values, padded),
@@ -199,7 +198,7 @@ impl FusedStepper {
             .collect();
         let scalars = ScalarSlots::new(
             gpu,
-            kernel.file(),
+            kernel.shader().file,
             layout.scalars,
             slots,
             layout.blocks,
@@ -215,11 +214,11 @@ impl FusedStepper {
             })
             .collect();
         entries.push(wgpu::BindGroupEntry {
-            binding: kernel.storage_bindings(),
+            binding: kernel.shader().storage_bindings,
             resource: scalars.binding(),
         });
         let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(kernel.file()),
+            label: Some(kernel.shader().file),
             layout: &pipeline.layout,
             entries: &entries,
         });
@@ -258,7 +257,7 @@ impl FusedStepper {
 
     /// How many steps fit in one submission.
     pub const fn slots(&self) -> u32 {
-        self.scalars.slots
+        self.scalars.slots()
     }
 
     /// Uploads a gradient; it takes effect at the next submission.
@@ -285,7 +284,7 @@ impl FusedStepper {
         let blocks = self.layout.blocks;
         debug_assert!(
             steps.len().is_multiple_of(blocks)
-                && steps.len() / blocks <= self.scalars.slots as usize,
+                && steps.len() / blocks <= self.scalars.slots() as usize,
             "whole steps, no more than the slots"
         );
         let slots: Vec<Vec<u8>> = steps

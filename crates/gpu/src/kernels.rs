@@ -1,4 +1,7 @@
-//! The WGSL kernels of `shaders/`, and their compute pipelines.
+//! The WGSL shaders of `shaders/`, the optimizer kernels among them, and their compute pipelines.
+//!
+//! [`Shader`], [`Pipeline`], [`ScalarSlots`] and [`workgroups`] are public so that crates above
+//! build their own kernels on the same conventions (the teaching landscape's `functions.wgsl`).
 
 use crate::{Gpu, GpuError};
 
@@ -8,7 +11,22 @@ pub const WORKGROUP_SIZE: u32 = 256;
 /// Each dispatch dimension holds at most this many workgroups (WebGPU's default limit).
 const MAX_WORKGROUPS_PER_DIMENSION: u32 = 65_535;
 
-/// One kernel of `shaders/`: a WGSL file, prefixed with `common.wgsl` when built.
+/// A compute shader of `shaders/`: a WGSL file with a `main` entry point, built after
+/// `common.wgsl` (its element type `T`, `element_index`, the shared moment updates). It binds
+/// read-write storage buffers at 0.. and its scalar block after them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Shader {
+    /// The file name under `shaders/`; labels and errors name it.
+    pub file: &'static str,
+    /// The file's own text.
+    pub body: &'static str,
+    /// The WGSL struct of its scalar block (a `#[repr(C)]` host struct of the same layout).
+    pub scalar_struct: &'static str,
+    /// Number of storage buffers (bindings 0..); the scalar block follows them.
+    pub storage_bindings: u32,
+}
+
+/// One optimizer kernel of `shaders/`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
     /// `sgd.wgsl`: SGD with momentum, dampening, Nesterov, L2.
@@ -19,8 +37,6 @@ pub enum Kernel {
     AdaBound,
     /// `radam.wgsl`: RAdam.
     RAdam,
-    /// `functions.wgsl`: values and gradients of the 2-D test functions.
-    Functions,
 }
 
 const COMMON: &str = include_str!("../../../shaders/common.wgsl");
@@ -80,53 +96,44 @@ impl Scalars {
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Self; 5] = [
-        Self::Sgd,
-        Self::Adam,
-        Self::AdaBound,
-        Self::RAdam,
-        Self::Functions,
-    ];
+    pub const ALL: [Self; 4] = [Self::Sgd, Self::Adam, Self::AdaBound, Self::RAdam];
 
-    /// The file name under `shaders/`.
-    pub const fn file(self) -> &'static str {
+    /// The kernel's shader.
+    pub const fn shader(self) -> Shader {
         match self {
-            Self::Sgd => "sgd.wgsl",
-            Self::Adam => "adam.wgsl",
-            Self::AdaBound => "adabound.wgsl",
-            Self::RAdam => "radam.wgsl",
-            Self::Functions => "functions.wgsl",
+            Self::Sgd => Shader {
+                file: "sgd.wgsl",
+                body: include_str!("../../../shaders/sgd.wgsl"),
+                scalar_struct: "SgdScalars",
+                storage_bindings: 3,
+            },
+            Self::Adam => Shader {
+                file: "adam.wgsl",
+                body: include_str!("../../../shaders/adam.wgsl"),
+                scalar_struct: "AdamScalars",
+                storage_bindings: 5,
+            },
+            Self::AdaBound => Shader {
+                file: "adabound.wgsl",
+                body: include_str!("../../../shaders/adabound.wgsl"),
+                scalar_struct: "AdaBoundScalars",
+                storage_bindings: 5,
+            },
+            Self::RAdam => Shader {
+                file: "radam.wgsl",
+                body: include_str!("../../../shaders/radam.wgsl"),
+                scalar_struct: "RAdamScalars",
+                storage_bindings: 4,
+            },
         }
     }
+}
 
-    /// The WGSL struct of the kernel's scalar block (the optimizer crate's `#[repr(C)]` struct of
-    /// the same name).
-    pub const fn scalar_struct(self) -> &'static str {
-        match self {
-            Self::Sgd => "SgdScalars",
-            Self::Adam => "AdamScalars",
-            Self::AdaBound => "AdaBoundScalars",
-            Self::RAdam => "RAdamScalars",
-            Self::Functions => "Evaluation",
-        }
-    }
-
-    /// The file's own text.
-    const fn body(self) -> &'static str {
-        match self {
-            Self::Sgd => include_str!("../../../shaders/sgd.wgsl"),
-            Self::Adam => include_str!("../../../shaders/adam.wgsl"),
-            Self::AdaBound => include_str!("../../../shaders/adabound.wgsl"),
-            Self::RAdam => include_str!("../../../shaders/radam.wgsl"),
-            Self::Functions => include_str!("../../../shaders/functions.wgsl"),
-        }
-    }
-
+impl Shader {
     /// The complete WGSL source for `width` and `scalars`: the element type, `common.wgsl`, the
-    /// kernel's file, then the binding of its scalar block and the `scalars(i)` that reads it.
-    /// (`functions.wgsl` works on single coordinates whatever the width.)
+    /// file's text, then the binding of its scalar block and the `scalars(i)` that reads it.
     pub fn source(self, width: Width, scalars: Scalars) -> String {
-        let (binding, block) = (self.storage_bindings(), self.scalar_struct());
+        let (binding, block) = (self.storage_bindings, self.scalar_struct);
         let declaration = match scalars {
             Scalars::Shared => format!(
                 "@group(0) @binding({binding}) var<uniform> shared_scalars: {block};\n\
@@ -140,41 +147,37 @@ impl Kernel {
         format!(
             "{}\n{COMMON}\n{}\n{declaration}\n",
             width.alias(),
-            self.body()
+            self.body
         )
-    }
-
-    /// Number of storage buffers (bindings 0..), in binding order; the scalar block follows them.
-    pub const fn storage_bindings(self) -> u32 {
-        match self {
-            Self::Sgd | Self::Functions => 3,
-            Self::Adam | Self::AdaBound => 5,
-            Self::RAdam => 4,
-        }
     }
 }
 
-/// A kernel's pipeline and the layout of its bind group: bindings 0.. are read-write storage
+/// A shader's pipeline and the layout of its bind group: bindings 0.. are read-write storage
 /// buffers, the last one is the scalar block, read at a dynamic offset (one slot per step).
 #[derive(Debug)]
-pub(crate) struct Pipeline {
+pub struct Pipeline {
+    /// The compiled pipeline.
     pub pipeline: wgpu::ComputePipeline,
+    /// The layout its bind groups follow.
     pub layout: wgpu::BindGroupLayout,
 }
 
 impl Pipeline {
-    /// Compiles `kernel` at `width` on `gpu`; errors name the shader file.
-    pub(crate) async fn new(
+    /// Compiles `shader` at `width` on `gpu`.
+    ///
+    /// # Errors
+    /// [`GpuError::Shader`], naming the file, when the device refuses the shader.
+    pub async fn new(
         gpu: &Gpu,
-        kernel: Kernel,
+        shader: Shader,
         width: Width,
         scalars: Scalars,
     ) -> Result<Self, GpuError> {
         let device = &gpu.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(kernel.file()),
-            source: wgpu::ShaderSource::Wgsl(kernel.source(width, scalars).into()),
+            label: Some(shader.file),
+            source: wgpu::ShaderSource::Wgsl(shader.source(width, scalars).into()),
         });
         let entry = |binding, ty, has_dynamic_offset| wgpu::BindGroupLayoutEntry {
             binding,
@@ -187,25 +190,21 @@ impl Pipeline {
             count: None,
         };
         let storage = wgpu::BufferBindingType::Storage { read_only: false };
-        let mut entries: Vec<_> = (0..kernel.storage_bindings())
+        let mut entries: Vec<_> = (0..shader.storage_bindings)
             .map(|binding| entry(binding, storage, false))
             .collect();
-        entries.push(entry(
-            kernel.storage_bindings(),
-            scalars.binding_type(),
-            true,
-        ));
+        entries.push(entry(shader.storage_bindings, scalars.binding_type(), true));
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some(kernel.file()),
+            label: Some(shader.file),
             entries: &entries,
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some(kernel.file()),
+            label: Some(shader.file),
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(kernel.file()),
+            label: Some(shader.file),
             layout: Some(&pipeline_layout),
             module: &module,
             entry_point: Some("main"),
@@ -214,7 +213,7 @@ impl Pipeline {
         });
         if let Some(error) = scope.pop().await {
             return Err(GpuError::Shader {
-                shader: kernel.file(),
+                shader: shader.file,
                 message: error.to_string(),
             });
         }
@@ -233,7 +232,7 @@ impl Scalars {
 
 /// Workgroup counts `(x, y)` that cover `invocations`, folding into rows past the per-dimension
 /// limit (the kernels undo the fold in `element_index`).
-pub(crate) fn workgroups(invocations: usize) -> (u32, u32) {
+pub fn workgroups(invocations: usize) -> (u32, u32) {
     let groups = invocations.div_ceil(WORKGROUP_SIZE as usize).max(1);
     let x = groups.min(MAX_WORKGROUPS_PER_DIMENSION as usize);
     let y = groups.div_ceil(x);
@@ -245,18 +244,21 @@ pub(crate) fn workgroups(invocations: usize) -> (u32, u32) {
 /// for [`Scalars::PerIndex`]) at an aligned offset, bound at a dynamic offset so that many steps
 /// can be encoded into one submission.
 #[derive(Debug)]
-pub(crate) struct ScalarSlots {
-    pub buffer: wgpu::Buffer,
+pub struct ScalarSlots {
+    buffer: wgpu::Buffer,
     /// Bytes of one step's blocks (the binding's size).
-    pub slot_size: u64,
+    slot_size: u64,
     /// Bytes from one slot to the next.
-    pub stride: u64,
-    pub slots: u32,
+    stride: u64,
+    slots: u32,
 }
 
 impl ScalarSlots {
     /// Room for `slots` steps of `blocks` blocks of `block_size` bytes each.
-    pub(crate) fn new(
+    ///
+    /// # Errors
+    /// [`GpuError::TooLarge`] past the device's binding or buffer limits.
+    pub fn new(
         gpu: &Gpu,
         label: &str,
         scalars: Scalars,
@@ -303,22 +305,27 @@ impl ScalarSlots {
     }
 
     /// Writes each step's blocks into slots 0, 1, …; takes effect at the next submission.
-    pub(crate) fn write<'a>(&self, gpu: &Gpu, steps: impl IntoIterator<Item = &'a [u8]>) {
+    pub fn write<'a>(&self, gpu: &Gpu, steps: impl IntoIterator<Item = &'a [u8]>) {
         for (slot, bytes) in steps.into_iter().enumerate() {
             gpu.queue
                 .write_buffer(&self.buffer, slot as u64 * self.stride, bytes);
         }
     }
 
+    /// Steps one submission can hold.
+    pub const fn slots(&self) -> u32 {
+        self.slots
+    }
+
     /// The dynamic offset of `slot`.
-    pub(crate) fn offset(&self, slot: u32) -> u32 {
+    pub fn offset(&self, slot: u32) -> u32 {
         // stride × slots is a buffer size, which the device limits to far below u32::MAX for
         // buffers bound with dynamic offsets.
         (u64::from(slot) * self.stride) as u32
     }
 
     /// The binding of one slot (the shader sees one step's blocks).
-    pub(crate) fn binding(&self) -> wgpu::BindingResource<'_> {
+    pub fn binding(&self) -> wgpu::BindingResource<'_> {
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
             buffer: &self.buffer,
             offset: 0,

@@ -9,33 +9,27 @@
 //! the tests hold every kernel to the CPU reference.
 //!
 //! - [`Gpu`]: adapter selection with a clear report, device, queue, async readback.
-//! - [`FusedStepper`]: one parameter tensor and its state in GPU buffers.
-//! - [`trajectories`]: many independent 2-D problems (one per start point, with one optimizer or
-//!   one each) stepped together.
+//! - [`FusedStepper`]: one parameter tensor and its state in GPU buffers; with one optimizer per
+//!   element pair, many independent 2-D problems at once (`stepwise-landscape` builds on that).
 //! - [`FusedOptimizer`]: the fused kernels as a burn optimizer, in place on burn-wgpu tensors;
 //!   [`ReferenceOptimizer`]: the CPU reference as a burn optimizer for any backend.
-//! - [`BasinMap`]: the final loss from every pixel of a grid of start points (GPU, CPU fallback).
+//! - [`Shader`], [`Pipeline`], [`ScalarSlots`]: the conventions every WGSL kernel here follows,
+//!   public for kernels of the crates above.
 //! - [`tuning`]: where burn-wgpu keeps its autotune choices (native targets).
-//! - [`HyperMap`]: the final loss from one start for every cell of a grid of learning rates ×
-//!   beta1 or momentum, each cell its own optimizer (GPU, CPU fallback).
 
-mod basin;
 mod burn_optim;
 mod device;
 mod fused;
-mod hypermap;
 mod kernels;
-mod landscape;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod tuning;
 
-pub use basin::{BasinGrid, BasinMap, CPU_CHUNK, DIVERGED, loss_colours};
 pub use burn_optim::{
     CountedState, FusedOptimizer, FusedStepOps, ReferenceOptimizer, ScalarBlock, TensorState,
     TensorStep,
 };
 pub use device::{AdapterSummary, Gpu, GpuError};
 pub use fused::{FusedStepper, kernel_for};
-pub use hypermap::{HyperGrid, HyperMap};
-pub use kernels::{Kernel, Scalars, WORKGROUP_SIZE, Width};
-pub use landscape::{Optimizers, Record, Trajectories, trajectories};
+pub use kernels::{
+    Kernel, Pipeline, ScalarSlots, Scalars, Shader, WORKGROUP_SIZE, Width, workgroups,
+};

@@ -6,7 +6,8 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use stepwise_gpu::{BasinGrid, BasinMap, Gpu, HyperGrid, HyperMap};
+use stepwise_gpu::Gpu;
+use stepwise_landscape::{BasinGrid, BasinMap, HyperGrid, HyperMap};
 use stepwise_optim::{LrSchedule, Optimizer, OptimizerSpec, TestFunction};
 
 use super::{Device, Error, format_f32, parse_pair};

@@ -3,7 +3,7 @@
 use std::io::{BufWriter, Write};
 
 use clap::Args;
-use stepwise_gpu::{Optimizers, Record, trajectories};
+use stepwise_landscape::{Optimizers, Record, trajectories};
 use stepwise_optim::{LrSchedule, Optimizer, OptimizerSpec, TestFunction, trace};
 
 use super::{Device, Error, format_f32, parse_pair};

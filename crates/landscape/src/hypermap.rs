@@ -7,7 +7,9 @@ use stepwise_optim::{
 };
 
 use crate::basin::map_pausing;
-use crate::{Gpu, GpuError, Optimizers, Record, loss_colours, trajectories};
+use stepwise_gpu::{Gpu, GpuError};
+
+use crate::{Optimizers, Record, loss_colours, trajectories};
 
 /// A square grid of settings in image order: learning rates evenly spaced in log10 across the
 /// columns (left to right), the second hyperparameter evenly across the rows (row 0 is the top,

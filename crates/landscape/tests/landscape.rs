@@ -4,9 +4,9 @@
 
 #![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
 
-use stepwise_gpu::{
-    BasinGrid, BasinMap, CPU_CHUNK, DIVERGED, Gpu, GpuError, HyperGrid, HyperMap, Optimizers,
-    Record, trajectories,
+use stepwise_gpu::{Gpu, GpuError};
+use stepwise_landscape::{
+    BasinGrid, BasinMap, CPU_CHUNK, DIVERGED, HyperGrid, HyperMap, Optimizers, Record, trajectories,
 };
 use stepwise_optim::{LrSchedule, Optimizer, OptimizerConfig, TestFunction, TracePoint, trace};
 
@@ -114,7 +114,7 @@ fn run_per_start(
     grid: &[Optimizer],
     starts: &[[f32; 2]],
     steps: u64,
-) -> stepwise_gpu::Trajectories {
+) -> stepwise_landscape::Trajectories {
     let run = trajectories(
         gpu,
         function,

@@ -1,10 +1,12 @@
 //! Basin maps: the final loss of the trajectory started at every pixel of a grid, computed in one
-//! GPU run (or on the CPU as a fallback), and their colouring.
+//! GPU run (or on the CPU as a fallback).
 
 use rayon::prelude::*;
 use stepwise_optim::{Optimizer, StateError, TestFunction, TracePoint, trace};
 
-use crate::{Gpu, GpuError, Optimizers, Record, trajectories};
+use stepwise_gpu::{Gpu, GpuError};
+
+use crate::{Optimizers, Record, loss_colours, trajectories};
 
 /// A square grid of start points over a rectangle of the plane, in image order: row 0 is the top
 /// (largest y), pixel centres are sampled.
@@ -137,32 +139,3 @@ impl BasinMap {
         loss_colours(self.finals.iter().map(|p| p.loss))
     }
 }
-
-/// RGBA pixels for losses: a perceptual colour scale (viridis, dark = low) after `asinh`, which
-/// compresses large losses like a logarithm and keeps the sign of the saddle's negative ones,
-/// stretched between the smallest and largest finite loss. NaN and infinite losses (diverged
-/// trajectories) are [`DIVERGED`] red.
-pub fn loss_colours(losses: impl IntoIterator<Item = f32>) -> Vec<u8> {
-    let shaped: Vec<f64> = losses.into_iter().map(|v| f64::from(v).asinh()).collect();
-    let (lo, hi) = shaped
-        .iter()
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
-            (lo.min(v), hi.max(v))
-        });
-    let span = if hi > lo { hi - lo } else { 1.0 };
-    shaped
-        .iter()
-        .flat_map(|&v| {
-            if v.is_finite() {
-                let c = colorous::VIRIDIS.eval_continuous((v - lo) / span);
-                [c.r, c.g, c.b, 255]
-            } else {
-                DIVERGED
-            }
-        })
-        .collect()
-}
-
-/// The colour of a diverged trajectory's pixel.
-pub const DIVERGED: [u8; 4] = [220, 30, 30, 255];

@@ -11,8 +11,9 @@
 use bytemuck::{Pod, Zeroable};
 use stepwise_optim::{Optimizer, ParamState, Step, TestFunction, TracePoint};
 
-use crate::kernels::{Kernel, Pipeline, ScalarSlots, Scalars, Width, workgroups};
-use crate::{FusedStepper, Gpu, GpuError};
+use stepwise_gpu::{
+    FusedStepper, Gpu, GpuError, Pipeline, ScalarSlots, Scalars, Shader, Width, workgroups,
+};
 
 /// Steps encoded into one submission.
 const STEPS_PER_SUBMISSION: u32 = 512;
@@ -21,10 +22,19 @@ const STEPS_PER_SUBMISSION: u32 = 512;
 /// 256 Ki blocks of at most 48 bytes, 12 MiB of host-computed scalars.
 const PER_START_BLOCKS_PER_SUBMISSION: usize = 1 << 18;
 
-/// The uniform block of `functions.wgsl`.
+/// `functions.wgsl`: the value and gradient of a test function at every point (whatever the
+/// width, it works on single coordinates), the point and its loss recorded in a history row.
+pub const FUNCTIONS: Shader = Shader {
+    file: "functions.wgsl",
+    body: include_str!("../../../shaders/functions.wgsl"),
+    scalar_struct: "Evaluation",
+    storage_bindings: 3,
+};
+
+/// The scalar block of `functions.wgsl`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
-pub(crate) struct Evaluation {
+struct Evaluation {
     function: u32,
     count: u32,
     row: u32,
@@ -163,11 +173,11 @@ pub async fn trajectories(
         }
     };
     let slots = stepper.slots();
-    let evaluate = Pipeline::new(gpu, Kernel::Functions, Width::Scalar, Scalars::Shared).await?;
+    let evaluate = Pipeline::new(gpu, FUNCTIONS, Width::Scalar, Scalars::Shared).await?;
     let evaluation_size = std::mem::size_of::<Evaluation>() as u64;
     let evaluations = ScalarSlots::new(
         gpu,
-        Kernel::Functions.file(),
+        FUNCTIONS.file,
         Scalars::Shared,
         slots,
         1,
@@ -180,7 +190,7 @@ pub async fn trajectories(
         mapped_at_creation: false,
     });
     let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(Kernel::Functions.file()),
+        label: Some(FUNCTIONS.file),
         layout: &evaluate.layout,
         entries: &[
             wgpu::BindGroupEntry {
@@ -272,4 +282,40 @@ pub async fn trajectories(
         row_steps,
         data,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
+
+    use super::*;
+
+    /// `functions.wgsl` validates with naga, and its scalar block, bound after its storage
+    /// buffers, has the size of [`Evaluation`].
+    #[test]
+    fn functions_shader_validates_and_its_block_is_the_host_struct() {
+        let source = FUNCTIONS.source(Width::Scalar, Scalars::Shared);
+        let module = naga::front::wgsl::parse_str(&source)
+            .unwrap_or_else(|err| panic!("{}", err.emit_to_string(&source)));
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::default(),
+        )
+        .validate(&module)
+        .unwrap_or_else(|err| panic!("{}", err.emit_to_string(&source)));
+        let block = module
+            .global_variables
+            .iter()
+            .find(|(_, var)| var.space == naga::AddressSpace::Uniform)
+            .map(|(_, var)| var)
+            .expect("a uniform scalar block");
+        assert_eq!(
+            block.binding.as_ref().map(|b| b.binding),
+            Some(FUNCTIONS.storage_bindings)
+        );
+        let naga::TypeInner::Struct { span, .. } = module.types[block.ty].inner else {
+            panic!("the scalar block is a struct");
+        };
+        assert_eq!(span as usize, size_of::<Evaluation>());
+    }
 }
