@@ -4,21 +4,23 @@
 use std::ops::RangeInclusive;
 
 use egui::{RichText, Ui};
-use stepwise_optim::{OptimizerKind, OptimizerSpec, Slot};
+use stepwise_optim::{Hyperparameter, OptimizerKind, OptimizerSpec, Slot};
 
 /// The slider range of a hyperparameter, and whether it is logarithmic (rates and epsilons span
 /// decades).
-fn slider_range(name: &str) -> (RangeInclusive<f64>, bool) {
-    match name {
-        "lr" => (1e-5..=10.0, true),
-        "final_lr" => (1e-4..=1.0, true),
-        "gamma" => (1e-6..=1e-1, true),
-        "eps" => (1e-12..=1e-1, true),
-        "weight_decay" => (0.0..=1.0, true),
-        "beta2" => (0.5..=0.99999, false),
-        "dampening" => (0.0..=1.0, false),
-        // beta1 and momentum
-        _ => (0.0..=0.999, false),
+fn slider_range(hyperparameter: Hyperparameter) -> (RangeInclusive<f64>, bool) {
+    use Hyperparameter as H;
+    match hyperparameter {
+        H::Lr => (1e-5..=10.0, true),
+        H::FinalLr => (1e-4..=1.0, true),
+        H::Gamma => (1e-6..=1e-1, true),
+        H::Eps => (1e-12..=1e-1, true),
+        H::WeightDecay => (0.0..=1.0, true),
+        H::Beta2 => (0.5..=0.99999, false),
+        H::Dampening => (0.0..=1.0, false),
+        H::Beta1 | H::Momentum => (0.0..=0.999, false),
+        // Switches: a checkbox, never a slider.
+        H::Nesterov | H::Amsgrad | H::DecoupledWeightDecay => (0.0..=1.0, false),
     }
 }
 
@@ -34,18 +36,20 @@ pub fn optimizer_ui(ui: &mut Ui, spec: &mut OptimizerSpec) -> bool {
         &OptimizerKind::ALL,
         OptimizerKind::name,
     ) {
-        *spec = switch_optimizer(spec, kind);
+        *spec = spec.switched_to(kind);
         changed = true;
     }
     let mut defaults = OptimizerSpec::from(spec.optimizer.default_config());
     let default_slots = defaults.hyperparameters_mut();
     let applicable = spec.optimizer.hyperparameters();
-    for ((name, slot), (_, default)) in spec.hyperparameters_mut().into_iter().zip(default_slots) {
-        if !applicable.contains(&name) {
+    for ((hyperparameter, slot), (_, default)) in
+        spec.hyperparameters_mut().into_iter().zip(default_slots)
+    {
+        if !applicable.contains(&hyperparameter) {
             continue;
         }
         ui.horizontal(|ui| {
-            changed |= slot_ui(ui, name, slot, &default);
+            changed |= slot_ui(ui, hyperparameter, slot, &default);
         });
     }
     if let Err(err) = spec.resolve() {
@@ -74,12 +78,18 @@ pub fn choice<T: Copy + PartialEq>(
 }
 
 /// A slider or checkbox for one hyperparameter, then its default and a reset button.
-fn slot_ui(ui: &mut Ui, name: &'static str, slot: Slot<'_>, default: &Slot<'_>) -> bool {
+fn slot_ui(
+    ui: &mut Ui,
+    hyperparameter: Hyperparameter,
+    slot: Slot<'_>,
+    default: &Slot<'_>,
+) -> bool {
+    let name = hyperparameter.name();
     let mut changed = false;
     match (slot, default) {
         (Slot::Number(value), Slot::Number(Some(default))) => {
             let mut current = value.unwrap_or(*default);
-            let (range, logarithmic) = slider_range(name);
+            let (range, logarithmic) = slider_range(hyperparameter);
             let slider = egui::Slider::new(&mut current, range)
                 .logarithmic(logarithmic)
                 .smallest_positive(1e-12)
@@ -115,44 +125,4 @@ fn reset_button(ui: &mut Ui, default: &str) -> bool {
     ui.small_button("default")
         .on_hover_text(format!("back to the reference default, {default}"))
         .clicked()
-}
-
-/// The spec for `kind`, keeping the hyperparameters `kind` shares with `spec` (the learning rate,
-/// betas...) and dropping the others.
-pub fn switch_optimizer(spec: &OptimizerSpec, kind: OptimizerKind) -> OptimizerSpec {
-    let mut switched = OptimizerSpec::new(kind);
-    let mut old = spec.clone();
-    for ((name, from), (_, to)) in old
-        .hyperparameters_mut()
-        .into_iter()
-        .zip(switched.hyperparameters_mut())
-    {
-        if !kind.hyperparameters().contains(&name) {
-            continue;
-        }
-        match (from, to) {
-            (Slot::Number(from), Slot::Number(to)) => *to = *from,
-            (Slot::Flag(from), Slot::Flag(to)) => *to = *from,
-            _ => {}
-        }
-    }
-    switched
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn switching_optimizer_keeps_shared_hyperparameters_only() {
-        let mut sgd = OptimizerSpec::new(OptimizerKind::Sgd);
-        sgd.lr = Some(0.1);
-        sgd.momentum = Some(0.9);
-        let adam = switch_optimizer(&sgd, OptimizerKind::Adam);
-        assert_eq!(adam.optimizer, OptimizerKind::Adam);
-        assert_eq!(adam.lr, Some(0.1));
-        assert_eq!(adam.momentum, None, "Adam has no momentum");
-        assert!(adam.resolve().is_ok());
-        assert_eq!(adam.label(), "adam lr=0.1");
-    }
 }

@@ -3,7 +3,7 @@
 //! dispatch per step on the GPU (or one trace per cell on the CPU).
 
 use stepwise_optim::{
-    LrSchedule, Optimizer, OptimizerKind, OptimizerSpec, Slot, TestFunction, TracePoint, trace,
+    Hyperparameter, LrSchedule, Optimizer, OptimizerSpec, Slot, TestFunction, TracePoint, trace,
 };
 
 use crate::basin::map_pausing;
@@ -25,14 +25,6 @@ pub struct HyperGrid {
 }
 
 impl HyperGrid {
-    /// The hyperparameter along the rows for `kind`: `momentum` for SGD, else `beta1`.
-    pub const fn second_name(kind: OptimizerKind) -> &'static str {
-        match kind {
-            OptimizerKind::Sgd => "momentum",
-            _ => "beta1",
-        }
-    }
-
     /// The (learning rate, second hyperparameter) of every cell, row by row from the top.
     pub fn settings(&self) -> Vec<(f64, f64)> {
         let n = self.resolution;
@@ -66,15 +58,16 @@ impl HyperGrid {
     }
 }
 
-/// `spec` with the map's axes set: the learning rate and [`HyperGrid::second_name`].
+/// `spec` with the map's axes set: the learning rate and the optimizer's
+/// [`momentum_like`](stepwise_optim::OptimizerKind::momentum_like) hyperparameter.
 fn with_axes(spec: &OptimizerSpec, lr: Option<f64>, second: Option<f64>) -> OptimizerSpec {
     let mut spec = spec.clone();
-    let second_name = HyperGrid::second_name(spec.optimizer);
-    for (name, slot) in spec.hyperparameters_mut() {
+    let second_axis = spec.optimizer.momentum_like();
+    for (hyperparameter, slot) in spec.hyperparameters_mut() {
         if let Slot::Number(value) = slot {
-            if name == "lr" {
+            if hyperparameter == Hyperparameter::Lr {
                 *value = lr;
-            } else if name == second_name {
+            } else if hyperparameter == second_axis {
                 *value = second;
             }
         }

@@ -58,29 +58,28 @@ impl OptimizerKind {
         }
     }
 
-    /// The hyperparameters this optimizer accepts, by their spec names.
-    pub const fn hyperparameters(self) -> &'static [&'static str] {
+    /// The hyperparameters this optimizer accepts.
+    pub const fn hyperparameters(self) -> &'static [Hyperparameter] {
+        use Hyperparameter::{
+            Amsgrad, Beta1, Beta2, Dampening, DecoupledWeightDecay, Eps, FinalLr, Gamma, Lr,
+            Momentum, Nesterov, WeightDecay,
+        };
         match self {
-            Self::Sgd => &["lr", "momentum", "dampening", "nesterov", "weight_decay"],
-            Self::Adam | Self::AdamW => &["lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad"],
-            Self::AdaBound | Self::AdaBoundW => &[
-                "lr",
-                "beta1",
-                "beta2",
-                "final_lr",
-                "gamma",
-                "eps",
-                "weight_decay",
-                "amsgrad",
-            ],
-            Self::RAdam => &[
-                "lr",
-                "beta1",
-                "beta2",
-                "eps",
-                "weight_decay",
-                "decoupled_weight_decay",
-            ],
+            Self::Sgd => &[Lr, Momentum, Dampening, Nesterov, WeightDecay],
+            Self::Adam | Self::AdamW => &[Lr, Beta1, Beta2, Eps, WeightDecay, Amsgrad],
+            Self::AdaBound | Self::AdaBoundW => {
+                &[Lr, Beta1, Beta2, FinalLr, Gamma, Eps, WeightDecay, Amsgrad]
+            }
+            Self::RAdam => &[Lr, Beta1, Beta2, Eps, WeightDecay, DecoupledWeightDecay],
+        }
+    }
+
+    /// The hyperparameter that, after the learning rate, shapes this optimizer's steps most:
+    /// `momentum` for SGD, `beta1` for the Adam family (the second axis of a hyperparameter map).
+    pub const fn momentum_like(self) -> Hyperparameter {
+        match self {
+            Self::Sgd => Hyperparameter::Momentum,
+            _ => Hyperparameter::Beta1,
         }
     }
 
@@ -94,6 +93,61 @@ impl OptimizerKind {
             Self::AdaBoundW => OptimizerConfig::AdaBoundW(AdaBoundConfig::default()),
             Self::RAdam => OptimizerConfig::RAdam(RAdamConfig::default()),
         }
+    }
+}
+
+/// A hyperparameter of some optimizer, named as in flags, config files and specs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Hyperparameter {
+    /// `lr`: the learning rate.
+    Lr,
+    /// `momentum`: SGD's momentum factor.
+    Momentum,
+    /// `dampening`: SGD's dampening of the gradient entering the momentum buffer.
+    Dampening,
+    /// `nesterov`: SGD's Nesterov momentum (a switch).
+    Nesterov,
+    /// `weight_decay`: L2 or decoupled, by optimizer.
+    WeightDecay,
+    /// `beta1`: the first-moment running average's coefficient.
+    Beta1,
+    /// `beta2`: the second-moment running average's coefficient.
+    Beta2,
+    /// `eps`: the denominator's term for numerical stability.
+    Eps,
+    /// `amsgrad`: AMSGrad / AMSBound (a switch).
+    Amsgrad,
+    /// `final_lr`: AdaBound's SGD learning rate, the bounds' limit.
+    FinalLr,
+    /// `gamma`: AdaBound's convergence speed of the bounds.
+    Gamma,
+    /// `decoupled_weight_decay`: RAdam's decoupled decay (a switch).
+    DecoupledWeightDecay,
+}
+
+impl Hyperparameter {
+    /// The name used in flags (with dashes for underscores), config files and specs.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Lr => "lr",
+            Self::Momentum => "momentum",
+            Self::Dampening => "dampening",
+            Self::Nesterov => "nesterov",
+            Self::WeightDecay => "weight_decay",
+            Self::Beta1 => "beta1",
+            Self::Beta2 => "beta2",
+            Self::Eps => "eps",
+            Self::Amsgrad => "amsgrad",
+            Self::FinalLr => "final_lr",
+            Self::Gamma => "gamma",
+            Self::DecoupledWeightDecay => "decoupled_weight_decay",
+        }
+    }
+}
+
+impl std::fmt::Display for Hyperparameter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -188,8 +242,30 @@ impl OptimizerSpec {
         }
     }
 
-    /// The names of the hyperparameters this spec sets.
-    pub fn set_hyperparameters(&self) -> Vec<&'static str> {
+    /// The spec for `kind`, keeping what this one sets that `kind` also has (the learning rate,
+    /// the betas...) and dropping the rest: an editor switching optimizers.
+    pub fn switched_to(&self, kind: OptimizerKind) -> Self {
+        let mut switched = Self::new(kind);
+        let mut old = self.clone();
+        for ((hyperparameter, from), (_, to)) in old
+            .hyperparameters_mut()
+            .into_iter()
+            .zip(switched.hyperparameters_mut())
+        {
+            if !kind.hyperparameters().contains(&hyperparameter) {
+                continue;
+            }
+            match (from, to) {
+                (Slot::Number(from), Slot::Number(to)) => *to = *from,
+                (Slot::Flag(from), Slot::Flag(to)) => *to = *from,
+                _ => {}
+            }
+        }
+        switched
+    }
+
+    /// The hyperparameters this spec sets.
+    pub fn set_hyperparameters(&self) -> Vec<Hyperparameter> {
         self.clone()
             .hyperparameters_mut()
             .into_iter()
@@ -211,22 +287,24 @@ impl OptimizerSpec {
         label
     }
 
-    /// Every hyperparameter slot by its name, for editors that work by name (the app's sliders).
-    pub fn hyperparameters_mut(&mut self) -> [(&'static str, Slot<'_>); 12] {
+    /// Every hyperparameter's slot, for editors that work through the list (the app's sliders,
+    /// a hyperparameter map's axes).
+    pub fn hyperparameters_mut(&mut self) -> [(Hyperparameter, Slot<'_>); 12] {
+        use Hyperparameter as H;
         [
-            ("lr", Slot::Number(&mut self.lr)),
-            ("momentum", Slot::Number(&mut self.momentum)),
-            ("dampening", Slot::Number(&mut self.dampening)),
-            ("nesterov", Slot::Flag(&mut self.nesterov)),
-            ("weight_decay", Slot::Number(&mut self.weight_decay)),
-            ("beta1", Slot::Number(&mut self.beta1)),
-            ("beta2", Slot::Number(&mut self.beta2)),
-            ("eps", Slot::Number(&mut self.eps)),
-            ("amsgrad", Slot::Flag(&mut self.amsgrad)),
-            ("final_lr", Slot::Number(&mut self.final_lr)),
-            ("gamma", Slot::Number(&mut self.gamma)),
+            (H::Lr, Slot::Number(&mut self.lr)),
+            (H::Momentum, Slot::Number(&mut self.momentum)),
+            (H::Dampening, Slot::Number(&mut self.dampening)),
+            (H::Nesterov, Slot::Flag(&mut self.nesterov)),
+            (H::WeightDecay, Slot::Number(&mut self.weight_decay)),
+            (H::Beta1, Slot::Number(&mut self.beta1)),
+            (H::Beta2, Slot::Number(&mut self.beta2)),
+            (H::Eps, Slot::Number(&mut self.eps)),
+            (H::Amsgrad, Slot::Flag(&mut self.amsgrad)),
+            (H::FinalLr, Slot::Number(&mut self.final_lr)),
+            (H::Gamma, Slot::Number(&mut self.gamma)),
             (
-                "decoupled_weight_decay",
+                H::DecoupledWeightDecay,
                 Slot::Flag(&mut self.decoupled_weight_decay),
             ),
         ]
@@ -500,7 +578,7 @@ pub enum ConfigError {
         /// The chosen optimizer.
         optimizer: OptimizerKind,
         /// The hyperparameter that was set.
-        field: &'static str,
+        field: Hyperparameter,
         /// The optimizers that do accept it.
         applies_to: String,
     },
@@ -520,8 +598,9 @@ impl ConfigError {
     /// The hyperparameter at fault, as written in specs and config files.
     pub const fn field(&self) -> &'static str {
         match self {
-            Self::InvalidValue { field, .. } | Self::NotApplicable { field, .. } => field,
-            Self::Nesterov { .. } => "nesterov",
+            Self::InvalidValue { field, .. } => field,
+            Self::NotApplicable { field, .. } => field.name(),
+            Self::Nesterov { .. } => Hyperparameter::Nesterov.name(),
         }
     }
 }

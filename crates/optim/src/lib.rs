@@ -33,7 +33,9 @@ mod trace;
 
 pub use adabound::{AdaBoundConfig, AdaBoundScalars};
 pub use adam::{AdamConfig, AdamScalars};
-pub use config::{ConfigError, OptimizerConfig, OptimizerKind, OptimizerSpec, Slot};
+pub use config::{
+    ConfigError, Hyperparameter, OptimizerConfig, OptimizerKind, OptimizerSpec, Slot,
+};
 pub use functions::TestFunction;
 pub use optimizer::{Optimizer, Step, StepScalars};
 pub use radam::{RAdamConfig, RAdamScalars, RECTIFICATION_THRESHOLD};

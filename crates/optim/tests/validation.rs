@@ -3,7 +3,7 @@
 #![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
 
 use stepwise_optim::{
-    ConfigError, LrSchedule, Optimizer, OptimizerKind, OptimizerSpec, ParamState, StateError,
+    ConfigError, LrSchedule, Optimizer, OptimizerKind, OptimizerSpec, ParamState, Slot, StateError,
 };
 
 fn spec(kind: OptimizerKind, edit: impl FnOnce(&mut OptimizerSpec)) -> OptimizerSpec {
@@ -367,4 +367,52 @@ fn a_deserialized_optimizer_is_validated() {
     assert_ne!(negative_lr, text);
     let err = serde_json::from_str::<Optimizer>(&negative_lr).expect_err("negative lr");
     assert!(err.to_string().contains("lr"), "{err}");
+}
+
+/// Each typed hyperparameter is the spec field of its name: set through its slot, it serialises
+/// under that name, and every field a spec can hold has a slot.
+#[test]
+fn hyperparameter_names_are_the_spec_fields() {
+    let mut spec = OptimizerSpec::new(OptimizerKind::Sgd);
+    let mut names = Vec::new();
+    for (hyperparameter, slot) in spec.hyperparameters_mut() {
+        match slot {
+            Slot::Number(value) => *value = Some(0.5),
+            Slot::Flag(value) => *value = Some(true),
+        }
+        names.push(hyperparameter.name());
+    }
+    let json = serde_json::to_value(&spec).expect("serialises");
+    let mut fields: Vec<&str> = json
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .filter(|&key| key != "optimizer")
+        .collect();
+    fields.sort_unstable();
+    names.sort_unstable();
+    assert_eq!(fields, names);
+    for kind in OptimizerKind::ALL {
+        for hyperparameter in kind.hyperparameters() {
+            assert!(
+                names.contains(&hyperparameter.name()),
+                "{kind}: {hyperparameter}"
+            );
+        }
+        assert!(kind.hyperparameters().contains(&kind.momentum_like()));
+    }
+}
+
+#[test]
+fn switching_optimizer_keeps_shared_hyperparameters_only() {
+    let sgd = spec(OptimizerKind::Sgd, |s| {
+        s.lr = Some(0.1);
+        s.momentum = Some(0.9);
+        s.nesterov = Some(true);
+    });
+    let adam = sgd.switched_to(OptimizerKind::Adam);
+    assert_eq!(adam, spec(OptimizerKind::Adam, |s| s.lr = Some(0.1)));
+    assert_eq!(adam.label(), "adam lr=0.1");
+    assert_eq!(adam.switched_to(OptimizerKind::Sgd).momentum, None);
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use stepwise_gpu::Gpu;
 use stepwise_landscape::{BasinGrid, BasinMap, HyperGrid, HyperMap};
-use stepwise_optim::{LrSchedule, Optimizer, OptimizerSpec, TestFunction};
+use stepwise_optim::{Hyperparameter, LrSchedule, Optimizer, OptimizerSpec, TestFunction};
 
 use super::{Device, Error, format_f32, parse_pair};
 
@@ -161,9 +161,9 @@ pub fn run_hypermap(args: &HypermapArgs) -> Result<(), Error> {
             "--lr-range: learning rates must be positive (they are spaced in log10), got {lr_lo}"
         )));
     }
-    let second = HyperGrid::second_name(args.optimizer.optimizer);
+    let second = args.optimizer.optimizer.momentum_like();
     let set = args.optimizer.set_hyperparameters();
-    if let Some((flag, range)) = [("lr", "lr-range"), (second, "second-range")]
+    if let Some((flag, range)) = [(Hyperparameter::Lr, "lr-range"), (second, "second-range")]
         .into_iter()
         .find(|(flag, _)| set.contains(flag))
     {
@@ -237,7 +237,7 @@ fn write_png(side: u32, rgba: Vec<u8>, path: &Path) -> std::io::Result<()> {
         .map_err(std::io::Error::other)
 }
 
-fn write_hypermap_csv(map: &HyperMap, second: &str, path: &Path) -> std::io::Result<()> {
+fn write_hypermap_csv(map: &HyperMap, second: Hyperparameter, path: &Path) -> std::io::Result<()> {
     let mut out = BufWriter::new(std::fs::File::create(path)?);
     writeln!(out, "lr,{second},loss")?;
     for ((lr, value), loss) in map.grid.settings().into_iter().zip(&map.losses) {
