@@ -188,7 +188,7 @@ fn experiment_controls_load_presets_and_edit_runs() {
         .state()
         .runs
         .iter()
-        .map(|r| r.name.clone())
+        .map(stepwise_engine::RunSpec::name)
         .collect();
     assert_eq!(names.len(), 5, "{names:?}");
     assert_eq!(
@@ -212,8 +212,8 @@ fn a_short_live_run_updates_the_plots() {
     view.config.epochs = 1;
     // SGD at two learning rates: a sweep, so the grid shows too.
     view.runs.truncate(2);
-    view.runs[1] = stepwise_app::experiment::EditedRun {
-        name: "SGD lr=0.1".into(),
+    view.runs[1] = stepwise_engine::RunSpec {
+        name: Some("SGD lr=0.1".into()),
         spec: stepwise_optim::OptimizerSpec {
             lr: Some(0.1),
             ..view.runs[0].spec.clone()

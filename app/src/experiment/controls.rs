@@ -2,12 +2,12 @@
 //! start, pause and stop buttons.
 
 use egui::{RichText, Ui};
-use stepwise_engine::{DeviceChoice, ExperimentConfig, PRESETS};
+use stepwise_engine::{DeviceChoice, ExperimentConfig, PRESETS, RunSpec};
 use stepwise_gpu::Gpu;
 use stepwise_model::Arch;
 use stepwise_optim::{OptimizerKind, OptimizerSpec};
 
-use super::{EditedRun, ExperimentView};
+use super::ExperimentView;
 use crate::hyper::optimizer_ui;
 use crate::live::{Session, State};
 use crate::series::{run_color, swatch};
@@ -125,8 +125,14 @@ impl ExperimentView {
                 ui.horizontal(|ui| {
                     swatch(ui, run_color(index));
                     let label = ui.label("name");
-                    ui.add(egui::TextEdit::singleline(&mut run.name).desired_width(160.0))
-                        .labelled_by(label.id);
+                    // Left empty, the run is named by its optimizer's label (shown greyed).
+                    let mut name = run.name.clone().unwrap_or_default();
+                    let edit = egui::TextEdit::singleline(&mut name)
+                        .hint_text(run.spec.label())
+                        .desired_width(160.0);
+                    if ui.add(edit).labelled_by(label.id).changed() {
+                        run.name = (!name.is_empty()).then_some(name);
+                    }
                     if ui
                         .small_button("remove")
                         .on_hover_text("remove this run")
@@ -149,11 +155,14 @@ impl ExperimentView {
             let spec = OptimizerSpec::new(OptimizerKind::Adam);
             let mut name = spec.label();
             let mut n = 2;
-            while self.runs.iter().any(|run| run.name == name) {
+            while self.runs.iter().any(|run| run.name() == name) {
                 name = format!("{} ({n})", spec.label());
                 n += 1;
             }
-            self.runs.push(EditedRun { name, spec });
+            self.runs.push(RunSpec {
+                name: Some(name),
+                spec,
+            });
         }
         if let Err(reason) = self.resolved() {
             ui.label(RichText::new(reason).color(ui.visuals().error_fg_color));

@@ -11,9 +11,8 @@ mod results;
 
 use egui::Ui;
 use serde::{Deserialize, Serialize};
-use stepwise_engine::{Compute, DeviceChoice, Event, Experiment, ExperimentConfig, RunConfig};
+use stepwise_engine::{Compute, DeviceChoice, Event, Experiment, ExperimentConfig, RunSpec};
 use stepwise_gpu::Gpu;
-use stepwise_optim::OptimizerSpec;
 
 use crate::board::Board;
 use crate::live::{Loader, Session, State, Update};
@@ -21,24 +20,15 @@ use plots::sweep_ui;
 
 pub use plots::plots_ui;
 
-/// A run as edited: its name and optimizer spec (kept as typed, so an invalid combination stays on
-/// screen with its reason instead of snapping back).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EditedRun {
-    /// The run's name.
-    pub name: String,
-    /// The optimizer.
-    pub spec: OptimizerSpec,
-}
-
 /// The experiment view's state; the configuration persists between sessions.
 #[derive(Serialize, Deserialize)]
 #[serde(default)]
 pub struct ExperimentView {
     /// Everything but the runs.
     pub config: ExperimentConfig,
-    /// The runs.
-    pub runs: Vec<EditedRun>,
+    /// The runs, as edited: an invalid combination stays on screen with its reason instead of
+    /// snapping back. Saved and linked as a config file writes them.
+    pub runs: Vec<RunSpec>,
     /// Where to train.
     pub device: DeviceChoice,
     /// Loss smoothing weight (0 to 0.99).
@@ -95,10 +85,8 @@ impl ExperimentView {
             .config
             .runs
             .iter()
-            .map(|run| EditedRun {
-                name: run.name.clone(),
-                spec: run.optimizer.into(),
-            })
+            .cloned()
+            .map(RunSpec::from)
             .collect();
     }
 
@@ -111,17 +99,9 @@ impl ExperimentView {
         config.runs = self
             .runs
             .iter()
-            .map(|run| {
-                let optimizer = run
-                    .spec
-                    .resolve()
-                    .map_err(|err| format!("run '{}': {err}", run.name))?;
-                Ok(RunConfig {
-                    name: run.name.clone(),
-                    optimizer,
-                })
-            })
-            .collect::<Result<_, String>>()?;
+            .map(RunSpec::resolve)
+            .collect::<Result<_, _>>()
+            .map_err(|err| err.to_string())?;
         config.validate().map_err(|err| err.to_string())?;
         Ok(config)
     }

@@ -99,17 +99,39 @@ pub struct RunConfig {
     pub optimizer: OptimizerConfig,
 }
 
-/// A run as written in TOML: an optional name beside the optimizer's spec.
+/// A run as a user writes it (a config file's `[[runs]]`, the app's run editor): an optional name
+/// beside the optimizer's spec, kept as written until [`resolve`](Self::resolve)d.
 ///
 /// Read by hand rather than with `#[serde(flatten)]`, which would hide every key the spec does
 /// not know (a misspelt `lrr` would silently leave `lr` at its default) and the key an error is
 /// in.
-#[derive(Clone, Debug, Serialize)]
-struct RunSpec {
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunSpec {
+    /// The run's name; without one, the spec's label (`adam lr=0.01`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
+    pub name: Option<String>,
+    /// The optimizer as written.
     #[serde(flatten)]
-    spec: OptimizerSpec,
+    pub spec: OptimizerSpec,
+}
+
+impl RunSpec {
+    /// The name the run will have: its own, or its spec's label.
+    pub fn name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.spec.label())
+    }
+
+    /// The run with every hyperparameter resolved.
+    ///
+    /// # Errors
+    /// [`ConfigError::Run`]: the spec does not resolve.
+    pub fn resolve(&self) -> Result<RunConfig, ConfigError> {
+        let name = self.name();
+        match self.spec.resolve() {
+            Ok(optimizer) => Ok(RunConfig { name, optimizer }),
+            Err(source) => Err(ConfigError::Run { name, source }),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for RunSpec {
@@ -190,12 +212,7 @@ impl TryFrom<RunSpec> for RunConfig {
     type Error = String;
 
     fn try_from(run: RunSpec) -> Result<Self, String> {
-        let name = run.name.unwrap_or_else(|| run.spec.label());
-        let optimizer = run
-            .spec
-            .resolve()
-            .map_err(|err| format!("run '{name}': {err}"))?;
-        Ok(Self { name, optimizer })
+        run.resolve().map_err(|err| err.to_string())
     }
 }
 
@@ -232,6 +249,14 @@ pub enum ConfigError {
         at: Location,
         /// The parser's message.
         message: String,
+    },
+    /// A run's optimizer does not resolve.
+    #[error("run '{name}': {source}")]
+    Run {
+        /// The run's name.
+        name: String,
+        /// Why its optimizer does not resolve.
+        source: stepwise_optim::ConfigError,
     },
     /// A value is of the wrong kind, unknown, missing or breaks a rule.
     #[error("{at}: {}{message}", key_prefix(.key))]
@@ -603,8 +628,21 @@ impl ExperimentConfig {
         }
         let mut names = BTreeSet::new();
         for (index, run) in self.runs.iter().enumerate() {
+            let path = vec![Key::Name("runs".into()), Key::Index(index)];
+            if run.name.trim().is_empty() {
+                return Err((path, "a run's name must not be empty".into()));
+            }
+            if run.name.chars().any(char::is_control) {
+                return Err((
+                    path,
+                    format!(
+                        "run name {:?}: no line breaks or control characters (it names files' \
+                         rows and the report's table)",
+                        run.name
+                    ),
+                ));
+            }
             if !names.insert(run.name.as_str()) {
-                let path = vec![Key::Name("runs".into()), Key::Index(index)];
                 return Err((path, format!("a second run named '{}'", run.name)));
             }
         }

@@ -23,7 +23,7 @@ mod probe;
 
 pub use config::{
     ConfigError, DEFAULT_DIVERGENCE_LOSS, ExperimentConfig, Layers, Location, PRESETS, RunConfig,
-    preset_text,
+    RunSpec, preset_text,
 };
 pub use device::{DeviceChoice, NoGpu, Reason};
 pub use experiment::{Compute, EVAL_BATCH, Event, Experiment, prepare_gpu};

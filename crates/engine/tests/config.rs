@@ -3,9 +3,9 @@
 #![allow(clippy::expect_used, clippy::panic)] // a test fails by panicking
 
 use stepwise_engine::output::{self, Sweep};
-use stepwise_engine::{ConfigError, ExperimentConfig, Layers, PRESETS};
+use stepwise_engine::{ConfigError, ExperimentConfig, Layers, PRESETS, RunSpec};
 use stepwise_model::Arch;
-use stepwise_optim::{OptimizerConfig, OptimizerKind};
+use stepwise_optim::{OptimizerConfig, OptimizerKind, OptimizerSpec};
 
 fn preset(name: &str, quick: bool) -> Layers {
     Layers {
@@ -261,6 +261,15 @@ fn errors_name_the_file_line_column_and_key() {
         "bad.toml:4:1: runs[1]: a second run named 'a'"
     );
     assert_eq!(
+        file_error("[[runs]]\nname = \" \"\noptimizer = \"sgd\"\n"),
+        "bad.toml:1:1: runs[0]: a run's name must not be empty"
+    );
+    assert_eq!(
+        file_error("[[runs]]\nname = \"a\\nb\"\noptimizer = \"sgd\"\n"),
+        "bad.toml:1:1: runs[0]: run name \"a\\nb\": no line breaks or control characters (it \
+         names files' rows and the report's table)"
+    );
+    assert_eq!(
         file_error("[schedule]\nschedule = \"step\"\nstep_size = 0\ngamma = 0.1\n"),
         "bad.toml:3:13: schedule.step_size: must be finite and > 0 (got 0)"
     );
@@ -396,5 +405,46 @@ fn the_presets_sweeps_are_grids_of_optimizer_by_value() {
                 vec![None, Some(2), Some(4), Some(6), Some(7)]
             ),
         ]
+    );
+}
+
+/// The app edits runs as `RunSpec`s: named or named by their label, resolved with the same
+/// errors as a config file's runs, and saved in a config file's form.
+#[test]
+fn a_run_spec_resolves_like_a_config_files_run() {
+    let run = RunSpec {
+        name: None,
+        spec: OptimizerSpec {
+            lr: Some(0.01),
+            ..OptimizerSpec::new(OptimizerKind::Adam)
+        },
+    };
+    assert_eq!(run.name(), "adam lr=0.01");
+    let resolved = run.resolve().expect("resolves");
+    assert_eq!(resolved.name, "adam lr=0.01");
+    assert_eq!(
+        RunSpec::from(resolved.clone()).resolve().expect("again"),
+        resolved
+    );
+    let json = serde_json::to_value(&run).expect("serialises");
+    assert_eq!(json, serde_json::json!({"optimizer": "adam", "lr": 0.01}));
+    let read: RunSpec = serde_json::from_value(json).expect("reads back");
+    assert_eq!(read, run);
+    let bad = RunSpec {
+        name: Some("b".into()),
+        spec: OptimizerSpec {
+            beta1: Some(0.9),
+            ..OptimizerSpec::new(OptimizerKind::Sgd)
+        },
+    };
+    let err = bad.resolve().expect_err("sgd has no beta1");
+    assert!(
+        matches!(&err, ConfigError::Run { name, .. } if name == "b"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "run 'b': beta1 does not apply to sgd (it applies to: adam, adamw, adabound, adaboundw, \
+         radam)"
     );
 }
