@@ -3,13 +3,12 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 
 use stepwise_data::Cifar10;
 use stepwise_engine::{Compute, Event, Experiment, ExperimentConfig, prepare_gpu};
 use stepwise_gpu::Gpu;
 
-use crate::task;
+use crate::task::{self, Background, Reporter};
 
 const RUN: u8 = 0;
 const PAUSE: u8 = 1;
@@ -62,7 +61,8 @@ pub enum State {
 /// The UI's handle on a live experiment.
 pub struct Session {
     control: Arc<AtomicU8>,
-    updates: Receiver<Update>,
+    /// The background work; `None` when it could not start.
+    updates: Option<Background<Update>>,
     state: State,
 }
 
@@ -78,18 +78,11 @@ impl Session {
         repaint: egui::Context,
     ) -> Self {
         let control = Arc::new(AtomicU8::new(RUN));
-        let (sender, updates) = channel();
-        let work = drive(
-            config,
-            load,
-            (compute, gpu),
-            Arc::clone(&control),
-            sender.clone(),
-            repaint,
-        );
-        let state = match task::spawn("stepwise-engine", work) {
-            Ok(()) => State::Starting,
-            Err(reason) => State::Failed(reason),
+        let work_control = Arc::clone(&control);
+        let work = |report| drive(config, load, (compute, gpu), work_control, report);
+        let (updates, state) = match Background::spawn("stepwise-engine", Some(repaint), work) {
+            Ok(updates) => (Some(updates), State::Starting),
+            Err(reason) => (None, State::Failed(reason)),
         };
         Self {
             control,
@@ -129,30 +122,24 @@ impl Session {
 
     /// Everything that arrived since the last call, in order.
     pub fn poll(&mut self) -> Vec<Update> {
-        let mut arrived = Vec::new();
-        loop {
-            match self.updates.try_recv() {
-                Ok(update) => {
-                    match &update {
-                        Update::Started { .. } if self.state == State::Starting => {
-                            self.state = State::Running;
-                        }
-                        Update::Failed(reason) => self.state = State::Failed(reason.clone()),
-                        Update::Ended(_) if !matches!(self.state, State::Failed(_)) => {
-                            self.state = State::Ended;
-                        }
-                        _ => {}
-                    }
-                    arrived.push(update);
+        let Some(updates) = &mut self.updates else {
+            return Vec::new();
+        };
+        let (arrived, over) = updates.take();
+        for update in &arrived {
+            match update {
+                Update::Started { .. } if self.state == State::Starting => {
+                    self.state = State::Running;
                 }
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    if !matches!(self.state, State::Ended | State::Failed(_)) {
-                        self.state = State::Failed("the training task ended unexpectedly".into());
-                    }
-                    break;
+                Update::Failed(reason) => self.state = State::Failed(reason.clone()),
+                Update::Ended(_) if !matches!(self.state, State::Failed(_)) => {
+                    self.state = State::Ended;
                 }
+                _ => {}
             }
+        }
+        if over && !matches!(self.state, State::Ended | State::Failed(_)) {
+            self.state = State::Failed("the training task ended unexpectedly".into());
         }
         arrived
     }
@@ -179,13 +166,9 @@ async fn drive(
     load: Loader,
     (compute, gpu): (Compute, Option<Gpu>),
     control: Arc<AtomicU8>,
-    sender: Sender<Update>,
-    repaint: egui::Context,
+    report: Reporter<Update>,
 ) {
-    let send = |update: Update| {
-        let _ = sender.send(update);
-        repaint.request_repaint();
-    };
+    let send = |update: Update| report.send(update);
     if let (Compute::Gpu, Some(gpu)) = (compute, &gpu)
         && let Err(err) = prepare_gpu(&config, gpu).await
     {

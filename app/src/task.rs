@@ -1,14 +1,84 @@
 //! Work beside the UI: a thread of its own on the desktop, a task on the browser's event loop on
-//! the web (which has no threads and must never block).
+//! the web (which has no threads and must never block); and [`Background`], the one way the views
+//! hand work there and hear back from it (the teaching view's maps and GPU check, a live
+//! experiment).
+
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 
 #[cfg(target_arch = "wasm32")]
 pub use browser::{sleep, spawn, yield_now};
+
+/// `Send` where work runs on a thread of its own (the desktop); nothing on the web, where it
+/// stays on the page's one thread.
+#[cfg(not(target_arch = "wasm32"))]
+pub trait MaybeSend: Send {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Send> MaybeSend for T {}
+/// `Send` where work runs on a thread of its own (the desktop); nothing on the web, where it
+/// stays on the page's one thread.
+#[cfg(target_arch = "wasm32")]
+pub trait MaybeSend {}
+#[cfg(target_arch = "wasm32")]
+impl<T> MaybeSend for T {}
+
+/// Work running beside the UI that reports as it goes: messages of type `M`, which the UI takes
+/// each frame with [`take`](Self::take).
+pub struct Background<M> {
+    messages: Receiver<M>,
+}
+
+/// The work's side of a [`Background`]: sends a message, and wakes the UI to take it when asked
+/// to.
+pub struct Reporter<M> {
+    sender: Sender<M>,
+    repaint: Option<egui::Context>,
+}
+
+impl<M> Reporter<M> {
+    /// Sends `message` (dropped when the UI is gone) and wakes the UI.
+    pub fn send(&self, message: M) {
+        let _ = self.sender.send(message);
+        if let Some(ctx) = &self.repaint {
+            ctx.request_repaint();
+        }
+    }
+}
+
+impl<M> Background<M> {
+    /// Runs `work(reporter)` beside the UI (a thread named `name`, or a browser task); `repaint`,
+    /// when given, is woken at every message.
+    ///
+    /// # Errors
+    /// Why the work could not start.
+    pub fn spawn<W: Future<Output = ()> + MaybeSend + 'static>(
+        name: &str,
+        repaint: Option<egui::Context>,
+        work: impl FnOnce(Reporter<M>) -> W,
+    ) -> Result<Self, String> {
+        let (sender, messages) = channel();
+        spawn(name, work(Reporter { sender, repaint }))?;
+        Ok(Self { messages })
+    }
+
+    /// Everything that arrived since the last call, in order, and whether the work is over (it
+    /// returned, or panicked) so that nothing more will come.
+    pub fn take(&mut self) -> (Vec<M>, bool) {
+        let mut arrived = Vec::new();
+        loop {
+            match self.messages.try_recv() {
+                Ok(message) => arrived.push(message),
+                Err(TryRecvError::Empty) => return (arrived, false),
+                Err(TryRecvError::Disconnected) => return (arrived, true),
+            }
+        }
+    }
+}
 
 /// Runs `work` in the background; `Err` says why it could not start.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn spawn(
     name: &str,
-    work: impl std::future::Future<Output = ()> + Send + 'static,
+    work: impl Future<Output = ()> + MaybeSend + 'static,
 ) -> Result<(), String> {
     std::thread::Builder::new()
         .name(name.to_owned())
@@ -37,7 +107,10 @@ mod browser {
     use web_sys::MessageChannel;
 
     /// Runs `work` in the background; `Err` says why it could not start.
-    pub fn spawn(_name: &str, work: impl Future<Output = ()> + 'static) -> Result<(), String> {
+    pub fn spawn(
+        _name: &str,
+        work: impl Future<Output = ()> + super::MaybeSend + 'static,
+    ) -> Result<(), String> {
         wasm_bindgen_futures::spawn_local(work);
         Ok(())
     }

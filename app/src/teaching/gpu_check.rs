@@ -1,8 +1,6 @@
 //! The GPU check: the racers' trajectories recomputed on the fused kernels, beside the CPU
 //! reference's.
 
-use std::sync::mpsc::channel;
-
 use egui::{RichText, Ui};
 use stepwise_gpu::Gpu;
 use stepwise_landscape::{Optimizers, Record};
@@ -10,7 +8,6 @@ use stepwise_optim::{Optimizer, TracePoint};
 
 use super::job::{Job, JobState};
 use super::{TeachingView, optimizer_for};
-use crate::task;
 
 /// The racers' trajectories recomputed on the GPU's fused kernels, beside the CPU reference's:
 /// the two implementations of every optimizer, held to each other where the user can see it.
@@ -80,7 +77,6 @@ impl TeachingView {
                 ))
             })
             .collect();
-        let (sender, receiver) = channel();
         let work = async move {
             let mut checked = Vec::with_capacity(racers.len());
             for (label, cpu, optimizer) in racers {
@@ -99,19 +95,16 @@ impl TeachingView {
                         cpu,
                         gpu: on_gpu.trajectory(0),
                     }),
-                    Err(err) => {
-                        let _ = sender.send(Err(format!("{label}: {err}")));
-                        return;
-                    }
+                    Err(err) => return Err(format!("{label}: {err}")),
                 }
             }
-            let _ = sender.send(Ok(GpuCheck {
+            Ok(GpuCheck {
                 adapter: gpu.adapter.to_string(),
                 racers: checked,
                 key,
-            }));
+            })
         };
-        self.check = Job::running(receiver, task::spawn("stepwise-gpu-check", work));
+        self.check = Job::spawn("stepwise-gpu-check", work);
     }
 
     /// How the GPU check stands.

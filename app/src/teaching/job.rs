@@ -1,15 +1,32 @@
-//! Work the teaching view does in the background (a map, the GPU check), and how it stands.
+//! A result the teaching view computes in the background (a map, the GPU check), and how it
+//! stands.
 
-use std::sync::mpsc::{Receiver, TryRecvError};
+use crate::task::{Background, MaybeSend, Reporter};
 
-/// Work done in the background: a map, or the GPU check.
+/// A result computed in the background: a map, or the GPU check.
 #[derive(Default)]
 pub(super) enum Job<T> {
     #[default]
     None,
-    Running(Receiver<Result<T, String>>),
+    Running(Background<Result<T, String>>),
     Done(T),
     Failed(String),
+}
+
+impl<T: MaybeSend + 'static> Job<T> {
+    /// Computes `work`'s result beside the UI, in a thread or task named `name`.
+    pub(super) fn spawn(
+        name: &str,
+        work: impl Future<Output = Result<T, String>> + MaybeSend + 'static,
+    ) -> Self {
+        let computing = |report: Reporter<Result<T, String>>| async move {
+            report.send(work.await);
+        };
+        match Background::spawn(name, None, computing) {
+            Ok(running) => Self::Running(running),
+            Err(reason) => Self::Failed(reason),
+        }
+    }
 }
 
 impl<T> Job<T> {
@@ -23,33 +40,22 @@ impl<T> Job<T> {
         }
     }
 
+    /// Takes the result, if it has come.
     pub(super) fn poll(&mut self) {
-        if let Self::Running(receiver) = self {
-            *self = match receiver.try_recv() {
-                Ok(Ok(done)) => Self::Done(done),
-                Ok(Err(reason)) => Self::Failed(reason),
-                Err(TryRecvError::Empty) => return,
-                // The task ended without sending (it panicked): say so rather than spin forever.
-                Err(TryRecvError::Disconnected) => {
-                    Self::Failed("the background task ended without a result".into())
-                }
+        if let Self::Running(running) = self {
+            let (results, over) = running.take();
+            *self = match results.into_iter().next() {
+                Some(Ok(done)) => Self::Done(done),
+                Some(Err(reason)) => Self::Failed(reason),
+                None if !over => return,
+                // The work ended without sending (it panicked): say so rather than spin forever.
+                None => Self::Failed("the background task ended without a result".into()),
             };
         }
     }
 
     pub(super) const fn is_running(&self) -> bool {
         matches!(self, Self::Running(_))
-    }
-
-    /// The job once its work was handed to [`task::spawn`], whose result `spawned` is.
-    pub(super) fn running(
-        receiver: Receiver<Result<T, String>>,
-        spawned: Result<(), String>,
-    ) -> Self {
-        match spawned {
-            Ok(()) => Self::Running(receiver),
-            Err(reason) => Self::Failed(reason),
-        }
     }
 }
 

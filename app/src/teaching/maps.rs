@@ -1,8 +1,6 @@
 //! The basin map (where the selected optimizer ends from every start) and the hyperparameter map
 //! (final loss over learning rate × beta1 or momentum), computed in the background.
 
-use std::sync::mpsc::channel;
-
 use egui::{ColorImage, RichText, TextureHandle, TextureOptions, Ui};
 use egui_plot::{Plot, PlotImage, PlotPoint};
 use stepwise_gpu::Gpu;
@@ -11,7 +9,6 @@ use web_time::Instant;
 
 use super::TeachingView;
 use super::job::{Job, JobState};
-use crate::task;
 
 /// Pixels per side of the basin map.
 pub(super) const BASIN_RESOLUTION: u32 = 96;
@@ -180,31 +177,28 @@ impl TeachingView {
             resolution: BASIN_RESOLUTION,
         };
         let (function, steps, key) = (self.function, u64::from(self.steps), self.basin_key());
-        let (sender, receiver) = channel();
         let work = async move {
             let began = Instant::now();
-            let result =
-                BasinMap::compute_pausing(gpu.as_ref(), function, &optimizer, grid, steps, pause)
-                    .await
-                    .map(|map| {
-                        ComputedMap::new(
-                            map.finals.iter().map(|p| p.loss).collect(),
-                            PlotPoint::new(f64::from(x0 + x1) / 2.0, f64::from(y0 + y1) / 2.0),
-                            egui::vec2(x1 - x0, y1 - y0),
-                            map_note(
-                                BASIN_RESOLUTION as usize,
-                                "starts",
-                                steps,
-                                gpu.as_ref(),
-                                began,
-                            ),
-                            key,
-                        )
-                    })
-                    .map_err(|err| err.to_string());
-            let _ = sender.send(result);
+            BasinMap::compute_pausing(gpu.as_ref(), function, &optimizer, grid, steps, pause)
+                .await
+                .map(|map| {
+                    ComputedMap::new(
+                        map.finals.iter().map(|p| p.loss).collect(),
+                        PlotPoint::new(f64::from(x0 + x1) / 2.0, f64::from(y0 + y1) / 2.0),
+                        egui::vec2(x1 - x0, y1 - y0),
+                        map_note(
+                            BASIN_RESOLUTION as usize,
+                            "starts",
+                            steps,
+                            gpu.as_ref(),
+                            began,
+                        ),
+                        key,
+                    )
+                })
+                .map_err(|err| err.to_string())
         };
-        self.basin = Job::running(receiver, task::spawn("stepwise-basin", work));
+        self.basin = Job::spawn("stepwise-basin", work);
     }
 
     /// How the basin map stands.
@@ -230,10 +224,9 @@ impl TeachingView {
             u64::from(self.steps),
             self.hyper_key(),
         );
-        let (sender, receiver) = channel();
         let work = async move {
             let began = Instant::now();
-            let result = HyperMap::compute_pausing(
+            HyperMap::compute_pausing(
                 gpu.as_ref(),
                 function,
                 &spec,
@@ -255,10 +248,9 @@ impl TeachingView {
                     key,
                 )
             })
-            .map_err(|err| err.to_string());
-            let _ = sender.send(result);
+            .map_err(|err| err.to_string())
         };
-        self.hyper = Job::running(receiver, task::spawn("stepwise-hyperparameter-map", work));
+        self.hyper = Job::spawn("stepwise-hyperparameter-map", work);
     }
 }
 
@@ -267,7 +259,7 @@ impl TeachingView {
 /// thread of its own).
 async fn pause() {
     #[cfg(target_arch = "wasm32")]
-    task::yield_now().await;
+    crate::task::yield_now().await;
 }
 
 /// What computed a map and how long it took: "96×96 starts × 300 steps on the GPU (adapter) in

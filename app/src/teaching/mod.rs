@@ -257,8 +257,6 @@ fn optimizer_for(spec: &OptimizerSpec) -> Result<Optimizer, String> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::mpsc::channel;
-
     use super::*;
 
     #[test]
@@ -343,12 +341,22 @@ mod tests {
 
     #[test]
     fn a_background_task_that_ends_without_a_result_fails_the_job() {
-        let (sender, receiver) = channel::<Result<(), String>>();
-        let mut job = Job::Running(receiver);
+        let (sender, receiver) = std::sync::mpsc::channel::<()>();
+        let mut job = Job::<()>::spawn("test-job", async move {
+            // Waits for the test's word, then dies without a result.
+            let _ = receiver.recv();
+            panic!("the work failed")
+        });
         job.poll();
         assert!(job.is_running(), "nothing sent yet");
         drop(sender);
-        job.poll();
+        for _ in 0..200 {
+            job.poll();
+            if !job.is_running() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         assert!(
             matches!(job.state(), JobState::Failed(reason) if reason.contains("without a result")),
             "a dead task must not spin forever"
