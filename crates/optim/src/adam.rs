@@ -85,13 +85,8 @@ impl AdamConfig {
         let t = t as f64;
         let bias_correction1 = 1.0 - self.beta1.powf(t);
         let bias_correction2 = 1.0 - self.beta2.powf(t);
-        let (decay, l2) = decay_and_l2(decoupled, lr, self.weight_decay);
         AdamScalars {
-            decay: decay as f32,
-            l2: l2 as f32,
-            one_minus_beta1: (1.0 - self.beta1) as f32,
-            beta2: self.beta2 as f32,
-            one_minus_beta2: (1.0 - self.beta2) as f32,
+            moments: AdamMoments::new(decoupled, lr, self.weight_decay, self.beta1, self.beta2),
             bias_correction2_sqrt: bias_correction2.sqrt() as f32,
             eps: self.eps as f32,
             step_size: (lr / bias_correction1) as f32,
@@ -101,24 +96,15 @@ impl AdamConfig {
     }
 }
 
-/// Weight decay as the kernels apply it, `(decay, l2)`: decoupled (AdamW's `p *= 1 − lr·λ`, so
-/// `(1 − lr·λ, 0)`) or L2 (`λ·p` added to the gradient, so `(1, λ)`). Shared with RAdam's
-/// `decoupled_weight_decay`.
-pub(crate) fn decay_and_l2(decoupled: bool, lr: f64, weight_decay: f64) -> (f64, f64) {
-    if decoupled {
-        (1.0 - lr * weight_decay, 0.0)
-    } else {
-        (1.0, weight_decay)
-    }
-}
-
-/// Everything one Adam/AdamW step needs besides the tensors; the GPU kernel's uniform block.
+/// The decay and moment coefficients of one step of the Adam family (Adam, AdamW, RAdam): the
+/// leading fields of [`AdamScalars`] and [`RAdamScalars`](crate::RAdamScalars), whose kernels read
+/// them as their first five members.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
-pub struct AdamScalars {
-    /// Decoupled decay factor 1 − lr·λ (AdamW), 1 for Adam.
+pub struct AdamMoments {
+    /// Decoupled decay factor 1 − lr·λ (AdamW, RAdam decoupled), else 1.
     pub decay: f32,
-    /// L2 coefficient λ (Adam), 0 for AdamW.
+    /// L2 coefficient λ (Adam, RAdam), 0 when the decay is decoupled.
     pub l2: f32,
     /// 1 − β1, the lerp weight of the first moment.
     pub one_minus_beta1: f32,
@@ -126,6 +112,42 @@ pub struct AdamScalars {
     pub beta2: f32,
     /// 1 − β2.
     pub one_minus_beta2: f32,
+}
+
+impl AdamMoments {
+    /// The coefficients at learning rate `lr`; `decoupled` picks decoupled decay over L2.
+    pub(crate) fn new(decoupled: bool, lr: f64, weight_decay: f64, beta1: f64, beta2: f64) -> Self {
+        let (decay, l2) = if decoupled {
+            (1.0 - lr * weight_decay, 0.0)
+        } else {
+            (1.0, weight_decay)
+        };
+        Self {
+            decay: decay as f32,
+            l2: l2 as f32,
+            one_minus_beta1: (1.0 - beta1) as f32,
+            beta2: beta2 as f32,
+            one_minus_beta2: (1.0 - beta2) as f32,
+        }
+    }
+
+    /// Decay, L2 and both moment updates of one element; returns the new second moment.
+    #[inline(always)]
+    pub(crate) fn update(&self, p: &mut f32, g: f32, m: &mut f32, v: &mut f32) -> f32 {
+        *p *= self.decay;
+        let g = self.l2.mul_add(*p, g);
+        *m = lerp_moment(*m, g, self.one_minus_beta1);
+        *v = second_moment(*v, g, self.beta2, self.one_minus_beta2);
+        *v
+    }
+}
+
+/// Everything one Adam/AdamW step needs besides the tensors; the GPU kernel's uniform block.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+pub struct AdamScalars {
+    /// Decay and moment coefficients.
+    pub moments: AdamMoments,
     /// √(1 − β2ᵗ).
     pub bias_correction2_sqrt: f32,
     /// ε.
@@ -142,11 +164,7 @@ impl MomentRule for AdamScalars {
     /// Decay, L2 and both moment updates; returns the new v.
     #[inline(always)]
     fn moments(&self, p: &mut f32, g: f32, m: &mut f32, v: &mut f32) -> f32 {
-        *p *= self.decay;
-        let g = self.l2.mul_add(*p, g);
-        *m = lerp_moment(*m, g, self.one_minus_beta1);
-        *v = second_moment(*v, g, self.beta2, self.one_minus_beta2);
-        *v
+        self.moments.update(p, g, m, v)
     }
 
     /// The parameter after the step, given the first moment and the (maximal) second moment.

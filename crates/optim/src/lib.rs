@@ -32,7 +32,7 @@ mod state;
 mod trace;
 
 pub use adabound::{AdaBoundConfig, AdaBoundScalars};
-pub use adam::{AdamConfig, AdamScalars};
+pub use adam::{AdamConfig, AdamMoments, AdamScalars};
 pub use config::{
     ConfigError, Hyperparameter, OptimizerConfig, OptimizerKind, OptimizerSpec, Slot,
 };

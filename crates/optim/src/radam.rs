@@ -21,9 +21,9 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::adam::decay_and_l2;
+use crate::adam::AdamMoments;
 use crate::config::rule;
-use crate::lanes::{MomentLanes, MomentRule, apply_moment_rule, lerp_moment, second_moment};
+use crate::lanes::{MomentLanes, MomentRule, apply_moment_rule};
 use crate::{ConfigError, OptimizerKind};
 
 /// The length of the approximated simple moving average above which the step is rectified.
@@ -82,13 +82,15 @@ impl RAdamConfig {
         } else {
             0.0
         };
-        let (decay, l2) = decay_and_l2(self.decoupled_weight_decay, lr, self.weight_decay);
+        let moments = AdamMoments::new(
+            self.decoupled_weight_decay,
+            lr,
+            self.weight_decay,
+            self.beta1,
+            self.beta2,
+        );
         RAdamScalars {
-            decay: decay as f32,
-            l2: l2 as f32,
-            one_minus_beta1: (1.0 - self.beta1) as f32,
-            beta2: self.beta2 as f32,
-            one_minus_beta2: (1.0 - self.beta2) as f32,
+            moments,
             eps: self.eps as f32,
             bias_correction1: bias_correction1 as f32,
             lr: lr as f32,
@@ -104,16 +106,8 @@ impl RAdamConfig {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
 pub struct RAdamScalars {
-    /// Decoupled decay factor 1 − lr·λ, or 1.
-    pub decay: f32,
-    /// L2 coefficient λ, or 0 when decoupled.
-    pub l2: f32,
-    /// 1 − β1, the lerp weight of the first moment.
-    pub one_minus_beta1: f32,
-    /// β2.
-    pub beta2: f32,
-    /// 1 − β2.
-    pub one_minus_beta2: f32,
+    /// Decay and moment coefficients, as Adam's.
+    pub moments: AdamMoments,
     /// ε.
     pub eps: f32,
     /// 1 − β1ᵗ.
@@ -148,12 +142,7 @@ struct RAdamRule<'a, const RECTIFIED: bool>(&'a RAdamScalars);
 impl<const RECTIFIED: bool> MomentRule for RAdamRule<'_, RECTIFIED> {
     #[inline(always)]
     fn moments(&self, p: &mut f32, g: f32, m: &mut f32, v: &mut f32) -> f32 {
-        let s = self.0;
-        *p *= s.decay;
-        let g = s.l2.mul_add(*p, g);
-        *m = lerp_moment(*m, g, s.one_minus_beta1);
-        *v = second_moment(*v, g, s.beta2, s.one_minus_beta2);
-        *v
+        self.0.moments.update(p, g, m, v)
     }
 
     #[inline(always)]
