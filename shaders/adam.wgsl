@@ -37,10 +37,11 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
         return;
     }
     let s = scalars(i);
-    let p = param[i] * s.decay;
-    let g = fma(T(s.l2), p, grad[i]);
-    let m = lerp_moment(exp_avg[i], g, s.one_minus_beta1);
-    let v = second_moment(exp_avg_sq[i], g, s.beta2, s.one_minus_beta2);
+    let u = adam_moments(param[i], grad[i], exp_avg[i], exp_avg_sq[i], s.decay, s.l2,
+                         s.one_minus_beta1, s.beta2, s.one_minus_beta2);
+    let p = u.p;
+    let m = u.m;
+    let v = u.v;
     exp_avg[i] = m;
     exp_avg_sq[i] = v;
     var v_hat = v;

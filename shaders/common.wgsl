@@ -34,3 +34,21 @@ fn second_moment(v: T, g: T, beta2: f32, one_minus_beta2: f32) -> T {
 fn lerp_moment(m: T, g: T, one_minus_beta1: f32) -> T {
     return fma(T(one_minus_beta1), g - m, m);
 }
+
+// One element after the Adam family's decay and moment updates (Adam, AdamW, RAdam; the host's
+// `AdamMoments::update`): the decayed parameter and both new moments.
+struct Moments {
+    p: T,
+    m: T,
+    v: T,
+}
+
+// Decoupled decay of p, L2 decay into g, then both moments, from the scalar block's leading five
+// members.
+fn adam_moments(p: T, g: T, m: T, v: T, decay: f32, l2: f32, one_minus_beta1: f32, beta2: f32,
+                one_minus_beta2: f32) -> Moments {
+    let decayed = p * decay;
+    let g_l2 = fma(T(l2), decayed, g);
+    return Moments(decayed, lerp_moment(m, g_l2, one_minus_beta1),
+                   second_moment(v, g_l2, beta2, one_minus_beta2));
+}
