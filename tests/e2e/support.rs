@@ -10,9 +10,7 @@ use serde::de::DeserializeOwned;
 /// If the file is missing or malformed: the tests cannot run without it.
 #[allow(clippy::panic)]
 pub fn reference<T: DeserializeOwned>(name: &str) -> T {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("reference")
-        .join(name);
+    let path = package_dir().join("reference").join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
     serde_json::from_str(&text)
@@ -77,4 +75,13 @@ pub fn assert_close(what: &str, actual: &[f32], expected: &[f32], rtol: f32, ato
             (a - e).abs()
         );
     }
+}
+
+/// The package's folder, as cargo tells the running test: a test binary built in another checkout
+/// that shares the target folder carries a compile-time path that may be gone.
+fn package_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+        || env!("CARGO_MANIFEST_DIR").into(),
+        std::path::PathBuf::from,
+    )
 }

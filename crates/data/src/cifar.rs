@@ -57,6 +57,15 @@ impl Images {
         &self.pixels[index * IMAGE_BYTES..(index + 1) * IMAGE_BYTES]
     }
 
+    /// A checksum of the labels and pixels (CRC-32): tells these images from others of the same
+    /// count, as resuming an experiment must.
+    pub fn fingerprint(&self) -> u32 {
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&self.labels);
+        hasher.update(&self.pixels);
+        hasher.finalize()
+    }
+
     /// Images per class.
     pub fn class_counts(&self) -> [usize; 10] {
         let mut counts = [0; 10];

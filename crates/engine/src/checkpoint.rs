@@ -4,14 +4,16 @@
 //! batch norm's running statistics), `run{r}.state.{k}.{buffer}` (its optimizer state, under
 //! `torch.optim`'s buffer names) and `run{r}.steps` (the step metrics, one row per step, in
 //! [`STEP_COLUMNS`](crate::STEP_COLUMNS) order). The metadata entry `stepwise` holds the resolved
-//! configuration, the epoch reached and each run's status, step count and epoch metrics as JSON.
+//! configuration, the epoch reached, each run's status, step count and epoch metrics, the data
+//! trained on (its source, image counts and fingerprint) and a CRC-32 of every tensor's bytes, as
+//! JSON. Resuming verifies every checksum and the data's fingerprint before anything trains.
 //!
 //! Nothing random remains to save: initial weights and the batch order of every epoch are functions
 //! of the configuration's seed (and the epoch), so a resumed experiment sees the same batches.
 //! The file is written beside its destination and renamed over it, so a crash leaves the previous
 //! checkpoint intact.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
@@ -29,7 +31,9 @@ use crate::{EngineError, ExperimentConfig};
 pub const FILE_NAME: &str = "checkpoint.safetensors";
 
 const METADATA_KEY: &str = "stepwise";
-const FORMAT_VERSION: u32 = 1;
+/// Format 2 added the tensors' checksums and the data's fingerprint; format 1 files (without
+/// them) are still read.
+const FORMAT_VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Metadata {
@@ -40,6 +44,9 @@ struct Metadata {
     /// The data trained on (absent in checkpoints written before it was recorded).
     #[serde(default)]
     data: Option<DataUsed>,
+    /// CRC-32 of each tensor's bytes, by name (absent in format 1).
+    #[serde(default)]
+    checksums: BTreeMap<String, u32>,
 }
 
 /// Enough of the data to tell when a resume would train on other images: the batch order is a
@@ -50,6 +57,10 @@ struct DataUsed {
     source: DataSource,
     train_images: usize,
     test_images: usize,
+    /// [`Images::fingerprint`](stepwise_data::Images::fingerprint) of the training and test
+    /// images used, as `TRAIN-TEST` in hex (absent in format 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fingerprint: Option<String>,
 }
 
 /// Where the images came from (not the folder: an installation may move).
@@ -69,7 +80,20 @@ impl DataUsed {
             },
             train_images: experiment.train_images(),
             test_images: experiment.test_images(),
+            fingerprint: Some(format!(
+                "{:08x}-{:08x}",
+                experiment.train_set().fingerprint(),
+                experiment.test_set().fingerprint()
+            )),
         }
+    }
+
+    /// Whether `now` is the same data; a checkpoint without a fingerprint compares the rest.
+    fn matches(&self, now: &Self) -> bool {
+        self.source == now.source
+            && self.train_images == now.train_images
+            && self.test_images == now.test_images
+            && (self.fingerprint.is_none() || self.fingerprint == now.fingerprint)
     }
 
     fn describe(&self) -> String {
@@ -77,8 +101,12 @@ impl DataUsed {
             DataSource::Installed => "an installed CIFAR-10",
             DataSource::Sample => "the shipped sample",
         };
+        let fingerprint = self
+            .fingerprint
+            .as_ref()
+            .map_or(String::new(), |f| format!(" (fingerprint {f})"));
         format!(
-            "{} training and {} test images of {source}",
+            "{} training and {} test images of {source}{fingerprint}",
             self.train_images, self.test_images
         )
     }
@@ -198,6 +226,14 @@ impl Experiment {
             epochs_done: self.epochs_done(),
             runs,
             data: Some(DataUsed::of(self)),
+            checksums: BTreeMap::new(),
+        };
+        let metadata = Metadata {
+            checksums: entries
+                .iter()
+                .map(|entry| (entry.name.clone(), crc32fast::hash(&entry.bytes)))
+                .collect(),
+            ..metadata
         };
         let json = serde_json::to_string(&metadata).map_err(|err| fail(err.to_string()))?;
         let views = entries
@@ -253,6 +289,9 @@ impl Experiment {
         };
         let tensors = SafeTensors::deserialize(&bytes)
             .map_err(|err| fail(format!("tensors do not parse ({err})")))?;
+        if metadata.format >= 2 {
+            verify_checksums(&tensors, &metadata.checksums).map_err(&fail)?;
+        }
         let mut runs = Self::fresh_runs(&metadata.config, compute)?;
         for (r, (run, saved)) in runs.iter_mut().zip(&metadata.runs).enumerate() {
             restore_run(run, r, saved, &metadata.config, &tensors, &compute.device())
@@ -262,7 +301,7 @@ impl Experiment {
             Self::assemble(metadata.config, data, compute, runs, metadata.epochs_done)?;
         if let Some(saved) = metadata.data {
             let now = DataUsed::of(&experiment);
-            if saved != now {
+            if !saved.matches(&now) {
                 return Err(fail(format!(
                     "it was trained on {}, but the data now is {}; resume where the same data is \
                      installed (--data-dir)",
@@ -302,7 +341,7 @@ impl Checkpoint {
             .ok_or_else(|| fail("no Stepwise metadata: not a Stepwise checkpoint".into()))?;
         let metadata: Metadata = serde_json::from_str(json)
             .map_err(|err| fail(format!("metadata does not parse ({err})")))?;
-        if metadata.format != FORMAT_VERSION {
+        if !(1..=FORMAT_VERSION).contains(&metadata.format) {
             return Err(fail(format!(
                 "format {} (this Stepwise reads format {FORMAT_VERSION})",
                 metadata.format
@@ -326,6 +365,38 @@ impl Checkpoint {
             .as_ref()
             .is_some_and(|data| data.source == DataSource::Sample)
     }
+}
+
+/// Every tensor's bytes against the checksum recorded when it was written: a flipped bit
+/// anywhere in a tensor, a tensor missing or one too many is refused, by name.
+fn verify_checksums(
+    tensors: &SafeTensors<'_>,
+    checksums: &BTreeMap<String, u32>,
+) -> Result<(), String> {
+    let mut names = tensors.names();
+    names.sort_unstable();
+    for name in &names {
+        let view = tensors
+            .tensor(name)
+            .map_err(|err| format!("{name}: {err}"))?;
+        match checksums.get(*name) {
+            None => return Err(format!("tensor {name} has no recorded checksum")),
+            Some(&expected) if crc32fast::hash(view.data()) != expected => {
+                return Err(format!(
+                    "tensor {name} is corrupt: its checksum does not match the one recorded \
+                     when it was written"
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(missing) = checksums
+        .keys()
+        .find(|name| !names.contains(&name.as_str()))
+    {
+        return Err(format!("tensor {missing} is missing"));
+    }
+    Ok(())
 }
 
 fn restore_run(

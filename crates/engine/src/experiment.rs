@@ -262,7 +262,7 @@ impl Experiment {
     }
 
     pub(crate) fn assemble(
-        config: ExperimentConfig,
+        mut config: ExperimentConfig,
         data: Cifar10,
         compute: Compute,
         runs: Vec<Run>,
@@ -274,11 +274,15 @@ impl Experiment {
             mut test,
             source,
         } = data;
-        if let Some(count) = config.train_images {
-            train.truncate(count);
+        // More images asked for than there are: all of them, and the configuration (which results
+        // and checkpoints record) says how many that was.
+        if let Some(count) = &mut config.train_images {
+            train.truncate(*count);
+            *count = train.len();
         }
-        if let Some(count) = config.test_images {
-            test.truncate(count);
+        if let Some(count) = &mut config.test_images {
+            test.truncate(*count);
+            *count = test.len();
         }
         if train.is_empty() || test.is_empty() {
             return Err(EngineError::NoData(format!(
@@ -358,6 +362,16 @@ impl Experiment {
     /// Test images per evaluation.
     pub fn test_images(&self) -> usize {
         self.test.len()
+    }
+
+    /// The training images, cut to the configured count.
+    pub fn train_set(&self) -> &Images {
+        &self.train
+    }
+
+    /// The test images, cut to the configured count.
+    pub fn test_set(&self) -> &Images {
+        &self.test
     }
 
     /// Training steps per epoch.

@@ -68,6 +68,17 @@ pub enum EngineError {
         /// What is wrong.
         message: String,
     },
+    /// Another process is writing an experiment into the folder.
+    #[error(
+        "{dir} is in use by another Stepwise process ({holder}); wait for it to end, or choose \
+         another folder"
+    )]
+    Busy {
+        /// The output folder.
+        dir: std::path::PathBuf,
+        /// Who holds it, as its lock file says.
+        holder: String,
+    },
     /// An output file cannot be written.
     #[error("{path}: {source}")]
     Io {

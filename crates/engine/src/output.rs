@@ -1,7 +1,11 @@
 //! An experiment's results as files: `config.toml` (the resolved configuration, a valid config file
 //! itself), `metrics.csv` (one row per run per step, and per run per epoch) and `results.json`
 //! ([`Results`]). Each file is written beside its destination and renamed over it, so a reader
-//! never sees half a file.
+//! never sees half a file; one process at a time writes into a folder ([`FolderLock`]).
+
+mod lock;
+
+pub use lock::{FolderLock, LOCK_FILE};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -394,7 +398,8 @@ pub fn files(experiment: &Experiment) -> Result<(Results, Files), (&'static str,
     Ok((results, files))
 }
 
-/// `bytes` to `path` through a `.part` file renamed over it.
+/// `bytes` to `path` through a `.part` file renamed over it: `path` is either its old contents or
+/// all of `bytes`, and no `.part` file is left behind.
 ///
 /// # Errors
 /// [`EngineError::Io`] naming the file.
@@ -406,12 +411,19 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut file = std::fs::File::create(&partial).map_err(io)?;
-    // On disk before the rename, so that a crash cannot leave a renamed but empty file.
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(io)?;
-    std::fs::rename(&partial, path).map_err(io)
+    let written = std::fs::File::create(&partial).and_then(|mut file| {
+        // On disk before the rename, so that a crash cannot leave a renamed but empty file.
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    match written.and_then(|()| std::fs::rename(&partial, path)) {
+        Ok(()) => Ok(()),
+        Err(source) => {
+            // A full disk leaves no half-written `.part` behind; the previous file stays whole.
+            let _ = std::fs::remove_file(&partial);
+            Err(io(source))
+        }
+    }
 }
 
 fn metrics_csv(experiment: &Experiment) -> Vec<u8> {

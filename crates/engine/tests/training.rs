@@ -330,12 +330,18 @@ fn a_resumed_experiment_ends_exactly_as_an_uninterrupted_one() {
         Ok(_) => panic!("resumed on other data"),
         Err(err) => err.to_string(),
     };
+    let trained_on = format!(
+        "it was trained on 96 training and 100 test images of the shipped sample (fingerprint \
+         {})",
+        fingerprint(&sample(), 96, 100)
+    );
+    assert!(err.contains(&trained_on), "{err}");
     assert!(
-        err.ends_with(
-            "it was trained on 96 training and 100 test images of the shipped sample, but the \
-             data now is 50 training and 100 test images of the shipped sample; resume where the \
-             same data is installed (--data-dir)"
-        ),
+        err.ends_with(&format!(
+            ", but the data now is 50 training and 100 test images of the shipped sample \
+             (fingerprint {}); resume where the same data is installed (--data-dir)",
+            fingerprint(&sample(), 50, 100)
+        )),
         "{err}"
     );
     // The same images from an installation are other data too (the CLI reads the checkpoint
@@ -374,6 +380,84 @@ fn a_resumed_experiment_ends_exactly_as_an_uninterrupted_one() {
             );
         }
     }
+}
+
+/// The fingerprint a checkpoint records of the first `train` and `test` images of `data`.
+fn fingerprint(data: &stepwise_data::Cifar10, train: usize, test: usize) -> String {
+    let (mut train_set, mut test_set) = (data.train.clone(), data.test.clone());
+    train_set.truncate(train);
+    test_set.truncate(test);
+    format!(
+        "{:08x}-{:08x}",
+        train_set.fingerprint(),
+        test_set.fingerprint()
+    )
+}
+
+/// Other images of the same count are other data; a flipped bit in any tensor is refused by
+/// name; each before anything trains.
+#[test]
+fn a_checkpoint_proves_its_tensors_and_its_data() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(checkpoint::FILE_NAME);
+    let mut experiment = Experiment::new(config(TWO_RUNS, 2), sample(), Compute::Cpu).expect("new");
+    drive(&mut experiment, Some(1));
+    pollster::block_on(experiment.save_checkpoint(&path)).expect("checkpoint");
+
+    // The sample's training images shifted by one: the same counts, other pixels.
+    let bytes = std::fs::read(package_dir().join("../data/sample/train.bin")).expect("sample");
+    let shifted = stepwise_data::Images::parse(&bytes[stepwise_data::RECORD_BYTES..], &path)
+        .expect("records");
+    let other = stepwise_data::Cifar10 {
+        train: shifted,
+        ..sample()
+    };
+    let err = match Experiment::resume(&path, other, Compute::Cpu) {
+        Ok(_) => panic!("resumed on other images of the same count"),
+        Err(err) => err.to_string(),
+    };
+    assert!(
+        err.contains("but the data now is 96 training and 100 test images"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&fingerprint(&sample(), 96, 100)),
+        "names the fingerprint trained on: {err}"
+    );
+
+    let whole = std::fs::read(&path).expect("read");
+    let header = u64::from_le_bytes(whole[..8].try_into().expect("8 bytes")) as usize;
+    // A low-order bit of a weight deep in the tensors, and an exponent bit of the first value.
+    for (offset, bit) in [(whole.len() / 2, 0), (8 + header + 3, 6)] {
+        let mut damaged = whole.clone();
+        damaged[offset] ^= 1 << bit;
+        std::fs::write(&path, &damaged).expect("write");
+        let err = match Experiment::resume(&path, sample(), Compute::Cpu) {
+            Ok(_) => panic!("resumed from a flipped bit at byte {offset}"),
+            Err(err) => err.to_string(),
+        };
+        assert!(
+            err.starts_with(&format!("checkpoint {}: tensor run", path.display()))
+                && err.ends_with(
+                    "is corrupt: its checksum does not match the one recorded when it was \
+                     written"
+                ),
+            "{err}"
+        );
+    }
+    std::fs::write(&path, &whole).expect("write");
+    Experiment::resume(&path, sample(), Compute::Cpu).expect("the undamaged file resumes");
+}
+
+/// More images asked for than there are: all are used, and the configuration says how many.
+#[test]
+fn image_counts_above_what_exists_are_recorded_as_used() {
+    let mut config = config(TWO_RUNS, 1);
+    config.train_images = Some(1_000_000);
+    config.test_images = Some(1_000_000);
+    let experiment = Experiment::new(config, sample(), Compute::Cpu).expect("new");
+    assert_eq!(experiment.config().train_images, Some(2000));
+    assert_eq!(experiment.config().test_images, Some(1000));
 }
 
 #[test]
@@ -463,4 +547,12 @@ fn diverged_step(status: RunStatus) -> Option<u64> {
         RunStatus::Diverged { step, .. } => Some(step),
         _ => None,
     }
+}
+
+/// This package's folder, as cargo tells the running test.
+fn package_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+        || env!("CARGO_MANIFEST_DIR").into(),
+        std::path::PathBuf::from,
+    )
 }

@@ -10,7 +10,7 @@ use stepwise_data::{BATCHES_DIR, META_FILE, RECORD_BYTES, TEST_FILE, TRAIN_FILES
 
 /// The sample's records, as stored.
 pub fn sample_bytes() -> (Vec<u8>, Vec<u8>) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample");
+    let dir = package_dir().join("sample");
     (
         std::fs::read(dir.join("train.bin")).expect("sample train.bin"),
         std::fs::read(dir.join("test.bin")).expect("sample test.bin"),
@@ -73,4 +73,13 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     }
     out.sort();
     out
+}
+
+/// The package's folder, as cargo tells the running test: a test binary built in another checkout
+/// that shares the target folder carries a compile-time path that may be gone.
+fn package_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+        || env!("CARGO_MANIFEST_DIR").into(),
+        std::path::PathBuf::from,
+    )
 }
