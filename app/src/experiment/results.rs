@@ -19,9 +19,10 @@ pub(super) enum SaveRefused {
     Failed(String),
 }
 
-/// Writes `experiment`'s result files into `dir`. Files already there are replaced only when
-/// `confirmed`; a folder holding a `stepwise compare` experiment (its checkpoint) is refused, as
-/// its results would no longer match the checkpoint `--resume` continues from.
+/// Writes `experiment`'s result files into `dir`, holding its lock meanwhile. Files already there
+/// are replaced only when `confirmed`; a folder holding a `stepwise compare` experiment (its
+/// checkpoint) is refused, as its results would no longer match the checkpoint `--resume`
+/// continues from, and so is a folder another process is writing into.
 #[cfg(not(target_arch = "wasm32"))]
 pub(super) fn save_into(
     dir: &std::path::Path,
@@ -34,6 +35,9 @@ pub(super) fn save_into(
             "name a results folder to save into".into(),
         ));
     }
+    // One writer at a time: a `stepwise compare` writing there holds the folder until it ends.
+    let _lock = output::FolderLock::acquire(dir, "stepwise-app save")
+        .map_err(|err| SaveRefused::Failed(err.to_string()))?;
     let existing =
         output::files_replaced(dir, &[]).map_err(|err| SaveRefused::Failed(err.to_string()))?;
     if existing.contains(&checkpoint::FILE_NAME) {
@@ -46,8 +50,6 @@ pub(super) fn save_into(
     if !existing.is_empty() && !confirmed {
         return Err(SaveRefused::Replaces(existing));
     }
-    std::fs::create_dir_all(dir)
-        .map_err(|err| SaveRefused::Failed(format!("{}: {err}", dir.display())))?;
     output::write(dir, experiment)
         .map(drop)
         .map_err(|err| SaveRefused::Failed(err.to_string()))
@@ -185,5 +187,16 @@ mod tests {
             save_into(std::path::Path::new(""), &experiment, true),
             Err(SaveRefused::Failed(_))
         ));
+
+        let busy = dir.path().join("busy");
+        let _compare = output::FolderLock::acquire(&busy, "stepwise compare").expect("lock");
+        let Err(SaveRefused::Failed(reason)) = save_into(&busy, &experiment, true) else {
+            panic!("saved into a folder another writer holds");
+        };
+        assert!(
+            reason.contains("is in use by another Stepwise process (stepwise compare, process"),
+            "{reason}"
+        );
+        assert!(!busy.join(output::RESULTS_FILE).exists());
     }
 }

@@ -10,6 +10,9 @@ use clap::{Parser, Subcommand};
 
 /// Exit status for invalid input (flags, values, configuration), as clap uses.
 const EXIT_USAGE: u8 = 2;
+/// Exit status of an experiment stopped early on request, resumable: sysexits' `EX_TEMPFAIL`, so
+/// that a script or a job scheduler tells it from a finished one (0) and from a failure (1).
+const EXIT_STOPPED: u8 = 75;
 
 /// Stepwise: which optimizer should I use, and why does it behave as it does?
 #[derive(Debug, Parser)]
@@ -65,6 +68,10 @@ fn main() -> ExitCode {
         Err(commands::Error::Io(err)) => {
             let _ = writeln!(std::io::stderr(), "error: {err}");
             ExitCode::FAILURE
+        }
+        Err(commands::Error::Stopped(message)) => {
+            let _ = writeln!(std::io::stderr(), "{message}");
+            ExitCode::from(EXIT_STOPPED)
         }
     }
 }

@@ -269,6 +269,23 @@ fn an_interrupted_comparison_resumes_to_the_same_results() {
     let second = interrupt(&resume, &resumed, "TERM", first + 1);
     assert!(second > first, "the resumed run trained on");
 
+    // A config.toml edited since the checkpoint would be ignored, then overwritten: refused.
+    let config_file = resumed.join("config.toml");
+    let original = std::fs::read_to_string(&config_file).expect("config.toml");
+    let edited = original.replace("epochs = 5", "epochs = 7");
+    assert_ne!(edited, original);
+    std::fs::write(&config_file, &edited).expect("edit");
+    assert_refused(
+        &resume,
+        &format!(
+            "{} was edited since the last checkpoint (epochs); --resume continues the experiment \
+             as it was checkpointed",
+            config_file.display()
+        ),
+    );
+    assert_eq!(std::fs::read_to_string(&config_file).expect("kept"), edited);
+    std::fs::write(&config_file, &original).expect("put back");
+
     let again = stepwise(&resume);
     assert!(again.status.success(), "{}", text(&again.stderr));
     let (a, b) = (results(Path::new(&straight)), results(&resumed));
@@ -293,8 +310,9 @@ fn an_interrupted_comparison_resumes_to_the_same_results() {
 }
 
 /// Runs `stepwise args`, sends it `signal` once `out` holds a checkpoint of at least `epochs`
-/// epochs, and checks that it stopped cleanly: exit status 0, results and report written, and
-/// word of how to continue. Returns the epochs completed.
+/// epochs, and checks that it stopped cleanly: exit status 75, results and report written, and
+/// word of how to continue. While it runs, a second writer into `out` is refused. Returns the
+/// epochs completed.
 fn interrupt(args: &[&str], out: &Path, signal: &str, epochs: u64) -> u64 {
     let child = Command::new(env!("CARGO_BIN_EXE_stepwise"))
         .args(args)
@@ -315,6 +333,16 @@ fn interrupt(args: &[&str], out: &Path, signal: &str, epochs: u64) -> u64 {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    let second = stepwise(&["compare", "--resume", &out.display().to_string()]);
+    assert_eq!(second.status.code(), Some(2), "a second writer is refused");
+    assert!(
+        text(&second.stderr).contains(&format!(
+            "{} is in use by another Stepwise process (stepwise compare",
+            out.display()
+        )) && text(&second.stderr).contains(&format!("process {})", child.id())),
+        "names the folder and the holder: {}",
+        text(&second.stderr)
+    );
     let kill = Command::new("kill")
         .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
@@ -322,9 +350,10 @@ fn interrupt(args: &[&str], out: &Path, signal: &str, epochs: u64) -> u64 {
     assert!(kill.success());
     let output = child.wait_with_output().expect("wait");
     let stderr = text(&output.stderr);
-    assert!(
-        output.status.success(),
-        "SIG{signal}: a clean stop: {stderr}"
+    assert_eq!(
+        output.status.code(),
+        Some(75),
+        "SIG{signal}: a clean stop, told from a finished run: {stderr}"
     );
     let completed = completed().expect("results written on stop");
     assert!(

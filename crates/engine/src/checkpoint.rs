@@ -357,6 +357,51 @@ impl Checkpoint {
         })
     }
 
+    /// The configuration the experiment was checkpointed with.
+    pub const fn config(&self) -> &ExperimentConfig {
+        &self.metadata.config
+    }
+
+    /// The top-level keys in which the configuration file at `path` (an output folder's
+    /// `config.toml`, edited by hand since) differs from the configuration checkpointed: a
+    /// resume continues the experiment as it was checkpointed, so those edits would be ignored
+    /// and then overwritten. Empty when the file is absent or says the same.
+    ///
+    /// # Errors
+    /// [`EngineError::Io`] when the file cannot be read or is not TOML.
+    pub fn config_edits(&self, path: &Path) -> Result<Vec<String>, EngineError> {
+        let invalid = |message: String| EngineError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, message),
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(EngineError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        let file: toml::Table = toml::from_str(&text).map_err(|err| invalid(err.to_string()))?;
+        let saved: toml::Table = self
+            .metadata
+            .config
+            .to_toml()
+            .ok()
+            .and_then(|text| toml::from_str(&text).ok())
+            .ok_or_else(|| invalid("the checkpoint's configuration has no TOML form".into()))?;
+        let mut keys: Vec<&String> = file.keys().chain(saved.keys()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        Ok(keys
+            .into_iter()
+            .filter(|key| file.get(*key) != saved.get(*key))
+            .cloned()
+            .collect())
+    }
+
     /// Whether the experiment was trained on the shipped sample (so that it resumes on the sample
     /// even where CIFAR-10 has been installed since).
     pub fn trained_on_sample(&self) -> bool {

@@ -74,7 +74,7 @@ pub struct CompareArgs {
 /// Runs the command.
 pub fn run(args: &CompareArgs) -> Result<(), Error> {
     // Everything that can be refused is checked before anything in the output folder changes.
-    let (dir, layers, replaced) = match &args.resume {
+    let (dir, layers, resumed_lock) = match &args.resume {
         Some(dir) => {
             if !dir.join(checkpoint::FILE_NAME).is_file() {
                 return Err(Error::Usage(format!(
@@ -88,7 +88,9 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
                     "--resume continues an experiment with its own configuration; drop --epochs, --batch-size, --seed, --model, --train-images and --test-images".into(),
                 ));
             }
-            (dir.clone(), None, Vec::new())
+            // Before the checkpoint is read: a second resume of the same folder waits for none.
+            let lock = hold(dir, "stepwise compare --resume")?;
+            (dir.clone(), None, Some(lock))
         }
         None => {
             let layers = args.layers()?;
@@ -96,8 +98,8 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
                 .resolve()
                 .map_err(|err| Error::Usage(err.to_string()))?;
             let dir = args.out.clone().unwrap_or_else(|| default_out(args));
-            let replaced = experiment_files(&dir, args.force)?;
-            (dir, Some(config), replaced)
+            experiment_files(&dir, args.force)?;
+            (dir, Some(config), None)
         }
     };
     let (compute, gpu) = choose_compute(args.device)?;
@@ -125,6 +127,7 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
         None => {
             // On the data it was trained on: the sample stays the sample after an installation.
             let saved = Checkpoint::read(&dir.join(checkpoint::FILE_NAME)).map_err(failed)?;
+            refuse_edits(&saved, &dir)?;
             let data = load(saved.trained_on_sample())?;
             Experiment::resume_from(saved, data, compute).map_err(failed)?
         }
@@ -132,6 +135,15 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
     if let Some(gpu) = &gpu {
         pollster::block_on(prepare_gpu(experiment.config(), gpu)).map_err(failed)?;
     }
+    // One writer per folder, for as long as this command runs; a new experiment's folder is
+    // checked again under the lock, in case another writer filled it meanwhile.
+    let (_lock, replaced) = match resumed_lock {
+        Some(lock) => (lock, Vec::new()),
+        None => {
+            let lock = hold(&dir, "stepwise compare")?;
+            (lock, experiment_files(&dir, args.force)?)
+        }
+    };
     replace_out(&dir, &replaced)?;
     let _log = start_log(&dir)?;
     describe(&experiment, &dir);
@@ -155,21 +167,47 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
     print!("{}", report::summary(&results));
     if finished {
         eprintln!("report: {}", dir.join(report::REPORT_FILE).display());
+        Ok(())
     } else if dir.join(checkpoint::FILE_NAME).is_file() {
-        eprintln!(
+        Err(Error::Stopped(format!(
             "stopped after {} of {} epochs; everything so far is in {}. Continue with: stepwise compare --resume {}",
             results.epochs_completed,
             results.epochs,
             dir.display(),
             dir.display()
-        );
+        )))
     } else {
-        eprintln!(
+        Err(Error::Stopped(format!(
             "stopped before the first epoch ended, so there is no checkpoint to resume from; the steps so far are in {}. Start again with --force to replace them",
             dir.display()
-        );
+        )))
     }
-    Ok(())
+}
+
+/// Takes the output folder's lock for this command; another writer there is a usage error.
+fn hold(dir: &Path, holder: &str) -> Result<output::FolderLock, Error> {
+    output::FolderLock::acquire(dir, holder).map_err(|err| match err {
+        EngineError::Busy { .. } => Error::Usage(err.to_string()),
+        other => failed(other),
+    })
+}
+
+/// Refuses to resume when the folder's `config.toml` was edited since the checkpoint: the edits
+/// would be ignored, then overwritten.
+fn refuse_edits(saved: &Checkpoint, dir: &Path) -> Result<(), Error> {
+    let file = dir.join(output::CONFIG_FILE);
+    let edits = saved.config_edits(&file).map_err(failed)?;
+    if edits.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "{} was edited since the last checkpoint ({}); --resume continues the experiment as it was \
+         checkpointed, so put the file back as it was, or train the edited experiment in another \
+         folder: stepwise compare --config {} --out NEW-FOLDER",
+        file.display(),
+        edits.join(", "),
+        file.display()
+    )))
 }
 
 impl CompareArgs {

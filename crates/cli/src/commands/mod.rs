@@ -18,6 +18,9 @@ pub enum Error {
     Failed(String),
     /// Reading or writing failed (exit status 1).
     Io(std::io::Error),
+    /// Stopped early on request (Ctrl-C, SIGTERM, SIGHUP), everything so far written: exit
+    /// status 75 (`EX_TEMPFAIL`: try again, here with `--resume`), with what to do next.
+    Stopped(String),
 }
 
 impl From<std::io::Error> for Error {
