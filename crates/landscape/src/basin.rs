@@ -2,7 +2,7 @@
 //! GPU run (or on the CPU as a fallback).
 
 use rayon::prelude::*;
-use stepwise_optim::{Optimizer, StateError, TestFunction, TracePoint, trace};
+use stepwise_optim::{Optimizer, StateError, TestFunction, TracePoint, final_point};
 
 use stepwise_gpu::{Gpu, GpuError};
 
@@ -26,7 +26,11 @@ impl BasinGrid {
         let n = self.resolution;
         let (x0, x1) = self.x_range;
         let (y0, y1) = self.y_range;
-        let centre = |i: u32, lo: f32, hi: f32| lo + (i as f32 + 0.5) * (hi - lo) / n as f32;
+        // In f64: the span of a range near f32's limits (-3e38 to 3e38) overflows f32.
+        let centre = |i: u32, lo: f32, hi: f32| {
+            let (lo, hi) = (f64::from(lo), f64::from(hi));
+            (lo + (f64::from(i) + 0.5) * (hi - lo) / f64::from(n)) as f32
+        };
         (0..n)
             .flat_map(|row| {
                 let y = centre(n - 1 - row, y0, y1);
@@ -117,10 +121,7 @@ impl BasinMap {
             .finals(),
             None => map_pausing(
                 &starts,
-                |&start| {
-                    let points = trace(function, &mut optimizer.clone(), start, steps)?;
-                    Ok(points[points.len() - 1])
-                },
+                |&start| final_point(function, &mut optimizer.clone(), start, steps),
                 pause,
             )
             .await

@@ -3,7 +3,7 @@
 //! dispatch per step on the GPU (or one trace per cell on the CPU).
 
 use stepwise_optim::{
-    Hyperparameter, LrSchedule, Optimizer, OptimizerSpec, Slot, TestFunction, TracePoint, trace,
+    Hyperparameter, LrSchedule, Optimizer, OptimizerSpec, Slot, TestFunction, final_point,
 };
 
 use crate::basin::map_pausing;
@@ -143,8 +143,9 @@ impl HyperMap {
             None => {
                 let final_loss = |cell: &Option<Optimizer>| {
                     let mut optimizer = cell.clone()?;
-                    let points = trace(function, &mut optimizer, start, steps).ok()?;
-                    points.last().map(|p: &TracePoint| p.loss)
+                    final_point(function, &mut optimizer, start, steps)
+                        .ok()
+                        .map(|p| p.loss)
                 };
                 map_pausing(&cells, |cell| final_loss(cell).unwrap_or(f32::NAN), pause).await
             }

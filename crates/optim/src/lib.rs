@@ -42,4 +42,4 @@ pub use radam::{RAdamConfig, RAdamScalars, RECTIFICATION_THRESHOLD};
 pub use schedule::LrSchedule;
 pub use sgd::{SgdConfig, SgdScalars};
 pub use state::{ParamState, StateError};
-pub use trace::{TracePoint, trace};
+pub use trace::{TracePoint, Trajectory, final_point, trace, trajectory};

@@ -4,7 +4,7 @@ use std::io::{BufWriter, Write};
 
 use clap::Args;
 use stepwise_landscape::{Optimizers, Record, trajectories};
-use stepwise_optim::{LrSchedule, Optimizer, OptimizerSpec, TestFunction, trace};
+use stepwise_optim::{LrSchedule, Optimizer, OptimizerSpec, TestFunction, TracePoint, trajectory};
 
 use super::{Device, Error, format_f32, parse_pair};
 
@@ -32,7 +32,10 @@ pub struct TraceArgs {
     device: Device,
 }
 
-/// Runs the command.
+/// Runs the command. On the CPU each row is written as it is computed (memory stays the same
+/// whatever `--steps` is, and a reader such as `head` gets the first rows at once); on the GPU the
+/// whole trajectory is one dispatch per step into a device buffer, refused up front when it would
+/// not fit.
 pub fn run(args: &TraceArgs) -> Result<(), Error> {
     let config = args
         .optimizer
@@ -40,9 +43,12 @@ pub fn run(args: &TraceArgs) -> Result<(), Error> {
         .map_err(|err| Error::Usage(err.to_string()))?;
     let mut optimizer = Optimizer::new(config, LrSchedule::Constant {})
         .map_err(|err| Error::Usage(err.to_string()))?;
-    let points = match args.device {
-        Device::Cpu => trace(args.function, &mut optimizer, args.start, args.steps)
-            .map_err(|err| Error::Failed(err.to_string()))?,
+    let rows = usize::try_from(args.steps.saturating_add(1)).unwrap_or(usize::MAX);
+    match args.device {
+        Device::Cpu => {
+            let points = trajectory(args.function, &mut optimizer, args.start).take(rows);
+            write_csv(points.map(|point| point.map_err(|err| Error::Failed(err.to_string()))))
+        }
         Device::Gpu => {
             let gpu = super::open_gpu()?;
             let starts = [args.start];
@@ -54,14 +60,18 @@ pub fn run(args: &TraceArgs) -> Result<(), Error> {
                 args.steps,
                 Record::EveryStep,
             );
-            pollster::block_on(run)
-                .map_err(|err| Error::Failed(err.to_string()))?
-                .trajectory(0)
+            let computed = pollster::block_on(run).map_err(|err| Error::Failed(err.to_string()))?;
+            write_csv(computed.trajectory(0).into_iter().map(Ok))
         }
-    };
+    }
+}
+
+/// Writes `points` to stdout as CSV, one row as each arrives.
+fn write_csv(points: impl Iterator<Item = Result<TracePoint, Error>>) -> Result<(), Error> {
     let mut out = BufWriter::new(std::io::stdout().lock());
-    writeln!(out, "step,x,y,loss")?;
-    for p in points {
+    writeln!(out, "step,x,y,loss").map_err(stdout_error)?;
+    for point in points {
+        let p = point?;
         writeln!(
             out,
             "{},{},{},{}",
@@ -69,8 +79,18 @@ pub fn run(args: &TraceArgs) -> Result<(), Error> {
             format_f32(p.x),
             format_f32(p.y),
             format_f32(p.loss)
-        )?;
+        )
+        .map_err(stdout_error)?;
     }
-    out.flush()?;
-    Ok(())
+    out.flush().map_err(stdout_error)
+}
+
+/// A failed write to stdout, named as such; a reader that went away stays a broken pipe (not a
+/// failure: `stepwise trace ... | head`).
+fn stdout_error(err: std::io::Error) -> Error {
+    if err.kind() == std::io::ErrorKind::BrokenPipe {
+        Error::Io(err)
+    } else {
+        Error::Failed(format!("writing to stdout: {err}"))
+    }
 }
