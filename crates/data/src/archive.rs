@@ -7,6 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use flate2::read::MultiGzDecoder;
 use md5::{Digest, Md5};
 
+use crate::error::printable;
 use crate::install::{BATCHES_DIR, META_FILE, TEST_FILE, TRAIN_FILES};
 use crate::{DataError, Images};
 
@@ -17,6 +18,10 @@ pub const ARCHIVE_NAME: &str = "cifar-10-binary.tar.gz";
 /// The largest archive entry extracted: twice CIFAR-10's largest file (a batch, 30,730,000
 /// bytes).
 const ENTRY_LIMIT: u64 = 64 << 20;
+/// The most bytes an archive may unpack to: CIFAR-10 unpacks to 184,380,000 bytes or so.
+const TOTAL_LIMIT: u64 = 256 << 20;
+/// The most entries an archive may hold: CIFAR-10's has ten.
+const ENTRY_COUNT_LIMIT: u64 = 64;
 
 /// The md5 of a file, as lower-case hex.
 pub fn md5_hex(path: &Path) -> Result<String, DataError> {
@@ -156,13 +161,25 @@ pub fn unpack(archive: &Path, target: &Path) -> Result<(), DataError> {
     })?;
     let corrupt = |detail: String| DataError::Archive {
         path: archive.to_path_buf(),
-        detail,
+        detail: printable(&detail),
+    };
+    let oversized_archive = |what, limit| DataError::OversizedArchive {
+        path: archive.to_path_buf(),
+        what,
+        limit,
     };
     let mut tar = tar::Archive::new(MultiGzDecoder::new(BufReader::new(file)));
     let entries = tar.entries().map_err(|err| corrupt(err.to_string()))?;
-    for entry in entries {
+    let mut unpacked = 0u64;
+    for (index, entry) in entries.enumerate() {
+        if index as u64 >= ENTRY_COUNT_LIMIT {
+            return Err(oversized_archive(
+                "the number of entries",
+                ENTRY_COUNT_LIMIT,
+            ));
+        }
         let mut entry = entry.map_err(|err| corrupt(err.to_string()))?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let name = printable(&String::from_utf8_lossy(&entry.path_bytes()));
         let unsafe_entry = |why| DataError::UnsafeEntry {
             path: archive.to_path_buf(),
             entry: name.clone(),
@@ -209,6 +226,10 @@ pub fn unpack(archive: &Path, target: &Path) -> Result<(), DataError> {
                 .map_err(|err| corrupt(format!("entry '{name}': {err}")))?;
             if bytes.len() as u64 > ENTRY_LIMIT {
                 return Err(oversized());
+            }
+            unpacked += bytes.len() as u64;
+            if unpacked > TOTAL_LIMIT {
+                return Err(oversized_archive("its unpacked size in bytes", TOTAL_LIMIT));
             }
             fs::write(&destination, bytes).map_err(|source| DataError::Io {
                 path: destination.clone(),

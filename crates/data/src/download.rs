@@ -3,13 +3,67 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::DataError;
 use crate::archive::{self, ARCHIVE_NAME, Imported};
+use crate::error::printable;
 
 /// Where the official archive is published.
 pub const OFFICIAL_URL: &str = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
+/// The official archive's size in bytes.
+pub const OFFICIAL_SIZE: u64 = 170_052_171;
+
+/// How large and how slow a download may be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The exact size of the file (the official archive's), when it is known: a server that
+    /// announces another size is refused, one that sends more is cut off.
+    pub exact: Option<u64>,
+    /// The most bytes taken from a server whose file's size is not known (a mirror).
+    pub ceiling: u64,
+    /// A transfer slower than this many bytes a second over a whole [`window`](Self::window) is
+    /// abandoned, its bytes kept for the next attempt.
+    pub min_bytes_per_second: u64,
+    /// The span over which the rate is measured, and the longest wait for a single read.
+    pub window: Duration,
+}
+
+impl Limits {
+    /// The limits for `url`: the official archive's exact size at its official address; a
+    /// 512 MiB ceiling elsewhere (three times the archive, room for a mirror's own compression);
+    /// at least 10 KiB/s over each minute (the archive then takes under five hours).
+    pub fn for_url(url: &str) -> Self {
+        Self {
+            exact: (url == OFFICIAL_URL).then_some(OFFICIAL_SIZE),
+            ceiling: 512 << 20,
+            min_bytes_per_second: 10 << 10,
+            window: Duration::from_secs(60),
+        }
+    }
+
+    /// The most bytes accepted.
+    const fn most(&self) -> u64 {
+        match self.exact {
+            Some(size) => size,
+            None => self.ceiling,
+        }
+    }
+
+    /// Why a file of `total` bytes is refused, if it is.
+    fn refuses(&self, total: u64) -> Option<String> {
+        match self.exact {
+            Some(size) if total != size => Some(format!(
+                "the server announces {total} bytes, but the archive is {size} bytes"
+            )),
+            None if total > self.ceiling => Some(format!(
+                "the server announces {total} bytes, more than the {} accepted from a mirror",
+                self.ceiling
+            )),
+            _ => None,
+        }
+    }
+}
 
 /// How a download is going: bytes on disk, and the total once the server has said it.
 pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>);
@@ -20,11 +74,13 @@ pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>);
 /// official archive, wherever it is mirrored: [`OFFICIAL_MD5`](crate::OFFICIAL_MD5)); a mismatch
 /// deletes the download and is an error; renames it to `dir/cifar-10-binary.tar.gz` (kept, like
 /// torchvision keeps it) and [`install`](archive::install)s it. An archive already in `dir` with
-/// that md5 is installed without downloading again.
+/// that md5 is installed without downloading again. The transfer keeps to `limits` (see
+/// [`Limits::for_url`]).
 pub fn download(
     url: &str,
     md5: &str,
     dir: &Path,
+    limits: &Limits,
     progress: Progress<'_>,
 ) -> Result<Imported, DataError> {
     let io_error = |path: &Path| {
@@ -44,7 +100,7 @@ pub fn download(
         return installed(&archive);
     }
     let partial = dir.join(format!("{ARCHIVE_NAME}.part"));
-    fetch(url, &partial, progress)?;
+    fetch(url, &partial, limits, progress)?;
     let actual = archive::md5_hex(&partial)?;
     if actual != md5 {
         // A wrong file is useless to resume from: the next attempt starts afresh.
@@ -60,11 +116,24 @@ pub fn download(
     installed(&archive)
 }
 
-/// Fetches `url` into `partial`, continuing after the bytes it already holds.
-fn fetch(url: &str, partial: &Path, progress: Progress<'_>) -> Result<(), DataError> {
+/// Fetches `url` into `partial`, continuing after the bytes it already holds, within `limits`.
+fn fetch(
+    url: &str,
+    partial: &Path,
+    limits: &Limits,
+    progress: Progress<'_>,
+) -> Result<(), DataError> {
     let http = |detail: String| DataError::Http {
         url: url.to_string(),
-        detail,
+        detail: printable(&detail),
+    };
+    // Bytes past any archive this can be: useless to resume from, so they are not kept.
+    let too_large = |detail: String| {
+        let _ = fs::remove_file(partial);
+        DataError::TooLarge {
+            url: url.to_string(),
+            detail,
+        }
     };
     let io_error = |source| DataError::Io {
         path: partial.to_path_buf(),
@@ -73,7 +142,7 @@ fn fetch(url: &str, partial: &Path, progress: Progress<'_>) -> Result<(), DataEr
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(30)))
         // A stalled server is an interruption to report, not a reason to hang.
-        .timeout_per_read(Some(Duration::from_secs(60)))
+        .timeout_per_read(Some(limits.window))
         .http_status_as_error(false)
         .build()
         .into();
@@ -113,6 +182,10 @@ fn fetch(url: &str, partial: &Path, progress: Progress<'_>) -> Result<(), DataEr
         416 => return Ok(()),
         _ => return Err(http(format!("HTTP status {status}"))),
     };
+    if let Some(reason) = total.and_then(|total| limits.refuses(total)) {
+        return Err(too_large(reason));
+    }
+    let most = limits.most();
     let mut out = if start == 0 {
         File::create(partial)
     } else {
@@ -123,6 +196,8 @@ fn fetch(url: &str, partial: &Path, progress: Progress<'_>) -> Result<(), DataEr
     let mut received = start;
     progress(received, total);
     let mut buffer = vec![0u8; 1 << 16];
+    // Where the current rate window began: its time and the bytes received by then.
+    let mut window = (Instant::now(), received);
     loop {
         let n = match body.read(&mut buffer) {
             Ok(0) => break,
@@ -137,9 +212,34 @@ fn fetch(url: &str, partial: &Path, progress: Progress<'_>) -> Result<(), DataEr
                 });
             }
         };
+        if received + n as u64 > most {
+            drop(out);
+            return Err(too_large(format!(
+                "the server sent more than the {most} bytes the archive can be"
+            )));
+        }
         out.write_all(&buffer[..n]).map_err(io_error)?;
         received += n as u64;
         progress(received, total);
+        let (began, at_start) = window;
+        let elapsed = began.elapsed();
+        if elapsed >= limits.window {
+            let rate = (received - at_start) as f64 / elapsed.as_secs_f64();
+            if rate < limits.min_bytes_per_second as f64 {
+                out.sync_all().map_err(io_error)?;
+                return Err(DataError::Interrupted {
+                    url: url.to_string(),
+                    received,
+                    expected: total,
+                    detail: format!(
+                        "{rate:.0} bytes/s over the last {} s, below the {} bytes/s accepted",
+                        elapsed.as_secs(),
+                        limits.min_bytes_per_second
+                    ),
+                });
+            }
+            window = (Instant::now(), received);
+        }
     }
     out.sync_all().map_err(io_error)?;
     match total {

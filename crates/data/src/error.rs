@@ -103,6 +103,24 @@ pub enum DataError {
         /// The largest entry accepted.
         limit: u64,
     },
+    /// An archive that unpacks to more than any CIFAR-10 archive does, or holds more entries.
+    #[error("{path}: {what} exceeds {limit}; the CIFAR-10 archive is far below that")]
+    OversizedArchive {
+        /// The archive.
+        path: PathBuf,
+        /// What grew too large: its unpacked bytes, or its entries.
+        what: &'static str,
+        /// The limit.
+        limit: u64,
+    },
+    /// A download larger than the archive can be, stopped there.
+    #[error("download of {url}: {detail}; nothing of it was kept")]
+    TooLarge {
+        /// The address.
+        url: String,
+        /// What the server announced or sent, against what was expected.
+        detail: String,
+    },
     /// No data set in the folder.
     #[error(
         "no CIFAR-10 in {dir}: run `stepwise data download`, or `stepwise data import --archive PATH`"
@@ -137,4 +155,19 @@ pub enum DataError {
     /// No platform cache folder and no `--dir`.
     #[error("no cache folder on this platform: give a folder with --dir")]
     NoCacheDir,
+}
+
+/// `text` with control characters (escape sequences, carriage returns) written as escapes: names
+/// and messages that come from an archive or a server reach the terminal as text, never as
+/// commands to it.
+pub(crate) fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

@@ -25,7 +25,7 @@ pub use archive::{ARCHIVE_NAME, Imported, OFFICIAL_MD5, import, install, md5_hex
 pub use batch::{Augment, Batches, HostBatch, Normalization, epoch_order};
 pub use cifar::{CLASSES, Cifar10, IMAGE_BYTES, Images, RECORD_BYTES, SIDE, Source};
 #[cfg(feature = "download")]
-pub use download::{OFFICIAL_URL, Progress, download};
+pub use download::{Limits, OFFICIAL_SIZE, OFFICIAL_URL, Progress, download};
 pub use error::DataError;
 #[cfg(not(target_arch = "wasm32"))]
 pub use install::load_or_sample;

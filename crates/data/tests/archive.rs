@@ -251,3 +251,59 @@ fn an_entry_larger_than_any_cifar10_file_is_refused() {
         )
     );
 }
+
+/// Entries each under the per-entry limit can still add up: the total unpacked and the number of
+/// entries are capped, named in the error, and staging is cleaned up.
+#[test]
+fn archives_are_capped_in_total_size_and_entries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = dir.path().join("data");
+    // Five 60 MiB entries of zeros: 300 MiB unpacked from a small archive.
+    let mut files: Vec<(String, Vec<u8>)> = (0..5)
+        .map(|i| (format!("filler-{i}.bin"), vec![0; 60 << 20]))
+        .collect();
+    files.extend(layout());
+    let archive = write(dir.path(), "bomb.tar.gz", &tar_gz(&files));
+    drop(files);
+    let err = install(&archive, &target).expect_err("too large");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: its unpacked size in bytes exceeds 268435456; the CIFAR-10 archive is far below \
+             that",
+            archive.display()
+        )
+    );
+    assert!(files_under(&target).is_empty(), "staging is cleaned up");
+
+    let mut files: Vec<(String, Vec<u8>)> = (0..70)
+        .map(|i| (format!("note-{i}.txt"), b"x".to_vec()))
+        .collect();
+    files.extend(layout());
+    let archive = write(dir.path(), "many.tar.gz", &tar_gz(&files));
+    let err = install(&archive, &target).expect_err("too many");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: the number of entries exceeds 64; the CIFAR-10 archive is far below that",
+            archive.display()
+        )
+    );
+}
+
+/// An entry's name is shown with its control characters escaped: an archive cannot write escape
+/// sequences or carriage returns to the terminal through an error.
+#[test]
+fn names_from_an_archive_reach_the_terminal_escaped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut files = layout();
+    files.insert(0, ("../\u{1b}[2J\r.txt".to_string(), b"x".to_vec()));
+    let archive = write(dir.path(), "evil.tar.gz", &tar_gz(&files));
+    let err = install(&archive, &dir.path().join("data")).expect_err("unsafe");
+    let message = err.to_string();
+    assert!(!message.chars().any(char::is_control), "{message:?}");
+    assert!(
+        message.contains("refusing entry '../\\u{1b}[2J\\r.txt'"),
+        "{message}"
+    );
+}

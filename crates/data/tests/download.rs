@@ -13,7 +13,7 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use stepwise_data::{ARCHIVE_NAME, DataError, download, load, md5_hex};
+use stepwise_data::{ARCHIVE_NAME, DataError, Limits, download, load, md5_hex};
 use support::{files_under, layout, tar_gz, write};
 
 /// What the server does with each request, in order (the last one repeats).
@@ -27,6 +27,10 @@ enum Behaviour {
     IgnoreRange,
     /// 404.
     NotFound,
+    /// Announces no length and sends zeros until the client goes away.
+    Endless,
+    /// Announces the whole file and sends one byte every 50 ms.
+    Trickle,
 }
 
 struct TestServer {
@@ -103,10 +107,37 @@ fn serve(body: Vec<u8>, script: Vec<Behaviour>) -> TestServer {
                 }
                 (Behaviour::CutAfter(n), _) => respond(stream, "200 OK", &[], &body[..n], len),
                 (Behaviour::NotFound, _) => respond(stream, "404 Not Found", &[], b"gone", 4),
+                (Behaviour::Endless, _) => {
+                    let mut stream = stream;
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+                    while stream.write_all(&[0; 1 << 16]).is_ok() {}
+                }
+                (Behaviour::Trickle, _) => {
+                    let mut stream = stream;
+                    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n\r\n");
+                    let _ = stream.write_all(head.as_bytes());
+                    for byte in &body {
+                        if stream.write_all(&[*byte]).is_err() {
+                            break;
+                        }
+                        thread::sleep(std::time::Duration::from_millis(50));
+                    }
+                }
             }
         }
     });
     TestServer { url, ranges }
+}
+
+/// Limits that let the tests' archive through: no known size, a 1 GiB ceiling, any rate over a
+/// 30-second window.
+fn limits() -> Limits {
+    Limits {
+        exact: None,
+        ceiling: 1 << 30,
+        min_bytes_per_second: 1,
+        window: std::time::Duration::from_secs(30),
+    }
 }
 
 fn archive_and_md5(dir: &std::path::Path) -> (Vec<u8>, String) {
@@ -122,7 +153,7 @@ fn a_download_with_the_right_checksum_is_installed() {
     let server = serve(bytes.clone(), vec![Behaviour::Serve]);
     let dir = scratch.path().join("data");
     let mut reports = Vec::new();
-    let imported = download(&server.url, &md5, &dir, &mut |done, total| {
+    let imported = download(&server.url, &md5, &dir, &limits(), &mut |done, total| {
         reports.push((done, total))
     })
     .expect("download");
@@ -141,7 +172,7 @@ fn a_download_with_the_right_checksum_is_installed() {
     assert!(!dir.join(format!("{ARCHIVE_NAME}.part")).exists());
 
     // Again: the archive on disk has the right md5, so nothing is fetched.
-    download(&server.url, &md5, &dir, &mut |_, _| {}).expect("reinstall");
+    download(&server.url, &md5, &dir, &limits(), &mut |_, _| {}).expect("reinstall");
     assert_eq!(server.ranges.lock().expect("lock").len(), 1);
 }
 
@@ -152,7 +183,8 @@ fn a_wrong_checksum_deletes_the_download_and_installs_nothing() {
     let server = serve(bytes, vec![Behaviour::Serve]);
     let dir = scratch.path().join("data");
     let expected = "00000000000000000000000000000000";
-    let err = download(&server.url, expected, &dir, &mut |_, _| {}).expect_err("checksum");
+    let err =
+        download(&server.url, expected, &dir, &limits(), &mut |_, _| {}).expect_err("checksum");
     assert!(matches!(err, DataError::Checksum { .. }));
     assert!(
         err.to_string()
@@ -176,7 +208,8 @@ fn an_interrupted_transfer_resumes_where_it_stopped() {
     );
     let dir = scratch.path().join("data");
 
-    let err = download(&server.url, &md5, &dir, &mut |_, _| {}).expect_err("interrupted");
+    let err =
+        download(&server.url, &md5, &dir, &limits(), &mut |_, _| {}).expect_err("interrupted");
     match &err {
         DataError::Interrupted {
             received, expected, ..
@@ -194,7 +227,7 @@ fn an_interrupted_transfer_resumes_where_it_stopped() {
     assert_eq!(std::fs::read(&partial).expect("kept"), &bytes[..cut]);
     assert!(load(&dir).is_err(), "nothing installed yet");
 
-    download(&server.url, &md5, &dir, &mut |_, _| {}).expect("resumed");
+    download(&server.url, &md5, &dir, &limits(), &mut |_, _| {}).expect("resumed");
     assert_eq!(
         *server.ranges.lock().expect("lock"),
         [None, Some(format!("bytes={cut}-"))]
@@ -216,7 +249,8 @@ fn a_whole_partial_file_is_checked_not_fetched_again() {
     let dir = scratch.path().join("data");
     std::fs::create_dir_all(&dir).expect("mkdir");
     write(&dir, &format!("{ARCHIVE_NAME}.part"), &bytes);
-    download(&server.url, &md5, &dir, &mut |_, _| {}).expect("installed from the partial file");
+    download(&server.url, &md5, &dir, &limits(), &mut |_, _| {})
+        .expect("installed from the partial file");
     assert_eq!(
         *server.ranges.lock().expect("lock"),
         [Some(format!("bytes={}-", bytes.len()))],
@@ -235,8 +269,8 @@ fn a_server_that_ignores_ranges_gets_a_clean_restart() {
         vec![Behaviour::CutAfter(cut), Behaviour::IgnoreRange],
     );
     let dir = scratch.path().join("data");
-    assert!(download(&server.url, &md5, &dir, &mut |_, _| {}).is_err());
-    download(&server.url, &md5, &dir, &mut |_, _| {}).expect("restarted");
+    assert!(download(&server.url, &md5, &dir, &limits(), &mut |_, _| {}).is_err());
+    download(&server.url, &md5, &dir, &limits(), &mut |_, _| {}).expect("restarted");
     assert_eq!(
         std::fs::read(dir.join(ARCHIVE_NAME)).expect("archive"),
         bytes
@@ -247,7 +281,8 @@ fn a_server_that_ignores_ranges_gets_a_clean_restart() {
 fn http_errors_and_unreachable_servers_are_named() {
     let scratch = tempfile::tempdir().expect("tempdir");
     let server = serve(Vec::new(), vec![Behaviour::NotFound]);
-    let err = download(&server.url, "x", scratch.path(), &mut |_, _| {}).expect_err("404");
+    let err =
+        download(&server.url, "x", scratch.path(), &limits(), &mut |_, _| {}).expect_err("404");
     assert_eq!(
         err.to_string(),
         format!("download of {} failed: HTTP status 404", server.url)
@@ -257,10 +292,111 @@ fn http_errors_and_unreachable_servers_are_named() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}/x.tar.gz", closed.local_addr().expect("addr"));
     drop(closed);
-    let err = download(&url, "x", scratch.path(), &mut |_, _| {}).expect_err("refused");
+    let err = download(&url, "x", scratch.path(), &limits(), &mut |_, _| {}).expect_err("refused");
     assert!(matches!(err, DataError::Http { .. }), "{err}");
     assert!(
         err.to_string()
             .starts_with(&format!("download of {url} failed: "))
     );
+}
+
+/// A server that announces another size than the archive's, or more than a mirror may send, is
+/// refused before a byte is written; one that sends without end is cut off at the limit, and
+/// nothing of it is kept.
+#[test]
+fn downloads_are_bounded_in_size() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let (bytes, md5) = archive_and_md5(scratch.path());
+    let len = bytes.len() as u64;
+    let dir = scratch.path().join("data");
+    let partial = dir.join(format!("{ARCHIVE_NAME}.part"));
+
+    let server = serve(bytes.clone(), vec![Behaviour::Serve]);
+    let exact = Limits {
+        exact: Some(len - 1),
+        ..limits()
+    };
+    let err = download(&server.url, &md5, &dir, &exact, &mut |_, _| {}).expect_err("size");
+    assert!(matches!(err, DataError::TooLarge { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "download of {}: the server announces {len} bytes, but the archive is {} bytes; \
+             nothing of it was kept",
+            server.url,
+            len - 1
+        )
+    );
+    let ceiling = Limits {
+        ceiling: len - 1,
+        ..limits()
+    };
+    let err = download(&server.url, &md5, &dir, &ceiling, &mut |_, _| {}).expect_err("ceiling");
+    assert!(
+        err.to_string().contains(&format!(
+            "the server announces {len} bytes, more than the {} accepted from a mirror",
+            len - 1
+        )),
+        "{err}"
+    );
+    assert!(!partial.exists());
+
+    let endless = serve(Vec::new(), vec![Behaviour::Endless]);
+    let small = Limits {
+        ceiling: 1 << 20,
+        ..limits()
+    };
+    let err = download(&endless.url, &md5, &dir, &small, &mut |_, _| {}).expect_err("endless");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "download of {}: the server sent more than the 1048576 bytes the archive can be; \
+             nothing of it was kept",
+            endless.url
+        )
+    );
+    assert!(!partial.exists(), "nothing a retry could use is left");
+    assert!(load(&dir).is_err());
+}
+
+/// A server that trickles is abandoned once a whole window passes below the rate; what came is
+/// kept, and the next attempt resumes from it.
+#[test]
+fn a_trickling_download_is_abandoned_and_resumes() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let (bytes, md5) = archive_and_md5(scratch.path());
+    let server = serve(bytes.clone(), vec![Behaviour::Trickle, Behaviour::Serve]);
+    let dir = scratch.path().join("data");
+    let impatient = Limits {
+        min_bytes_per_second: 1000,
+        window: std::time::Duration::from_secs(1),
+        ..limits()
+    };
+    let started = std::time::Instant::now();
+    let err = download(&server.url, &md5, &dir, &impatient, &mut |_, _| {}).expect_err("slow");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let DataError::Interrupted {
+        received, detail, ..
+    } = &err
+    else {
+        panic!("expected an interruption, got {err}");
+    };
+    assert!(*received > 0 && *received < 100, "{received} bytes");
+    assert!(
+        detail.ends_with("below the 1000 bytes/s accepted"),
+        "{detail}"
+    );
+    assert!(
+        err.to_string().ends_with("run the command again to resume"),
+        "{err}"
+    );
+    let kept = std::fs::read(dir.join(format!("{ARCHIVE_NAME}.part"))).expect("kept");
+    assert_eq!(kept, &bytes[..kept.len()]);
+
+    download(&server.url, &md5, &dir, &impatient, &mut |_, _| {}).expect("resumed");
+    assert_eq!(
+        server.ranges.lock().expect("lock")[1],
+        Some(format!("bytes={}-", kept.len()))
+    );
+    assert_eq!(load(&dir).expect("installed").train.len(), 2_000);
 }

@@ -82,6 +82,7 @@ fn download(args: &DownloadArgs) -> Result<(), Error> {
         &args.url,
         stepwise_data::OFFICIAL_MD5,
         &dir,
+        &stepwise_data::Limits::for_url(&args.url),
         &mut |done, total| {
             if let Some(total) = total {
                 bar.set_length(total);
