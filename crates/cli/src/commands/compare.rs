@@ -17,7 +17,7 @@ use stepwise_gpu::Gpu;
 use stepwise_model::Arch;
 
 use super::Error;
-use super::data::{DirArg, data_dir};
+use super::data::{DirArg, data_dir_to_read};
 use crate::report;
 
 /// Train several optimizers side by side (same initial weights, same batches) and rank them.
@@ -103,17 +103,12 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
         }
     };
     let (compute, gpu) = choose_compute(args.device)?;
-    let data_dir = data_dir(&DirArg {
-        dir: args.data_dir.clone(),
-    })?;
-    // An empty folder means "nothing installed" (the sample is used); a folder that does not
-    // exist can only be a slip.
-    if args.data_dir.is_some() && !data_dir.is_dir() {
-        return Err(Error::Usage(format!(
-            "--data-dir {}: no such folder",
-            data_dir.display()
-        )));
-    }
+    let data_dir = data_dir_to_read(
+        &DirArg {
+            dir: args.data_dir.clone(),
+        },
+        "--data-dir",
+    )?;
     let load = |sample: bool| {
         let data = if sample {
             stepwise_data::load_sample(&data_dir)

@@ -56,7 +56,7 @@ pub fn run(command: &DataCommand) -> Result<(), Error> {
     match command {
         DataCommand::Download(args) => download(args),
         DataCommand::Import(args) => import(args),
-        DataCommand::Info(args) => info(&data_dir(args)?),
+        DataCommand::Info(args) => info(&data_dir_to_read(args, "--dir")?),
     }
 }
 
@@ -65,6 +65,22 @@ pub fn data_dir(arg: &DirArg) -> Result<PathBuf, Error> {
         Some(dir) => Ok(dir.clone()),
         None => stepwise_data::default_dir().map_err(failed),
     }
+}
+
+/// The data folder to read from. One that is named must be a folder: a missing or mistyped one
+/// (or a file) can only be a slip, while an empty folder means nothing is installed there (and
+/// the shipped sample is used).
+pub fn data_dir_to_read(arg: &DirArg, flag: &str) -> Result<PathBuf, Error> {
+    let dir = data_dir(arg)?;
+    if arg.dir.is_some() && !dir.is_dir() {
+        let what = if dir.exists() {
+            "not a folder"
+        } else {
+            "no such folder"
+        };
+        return Err(Error::Usage(format!("{flag} {}: {what}", dir.display())));
+    }
+    Ok(dir)
 }
 
 fn failed(err: DataError) -> Error {
