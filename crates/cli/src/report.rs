@@ -7,6 +7,7 @@ use std::sync::Once;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use stepwise_engine::findings::Note;
 use stepwise_engine::output::{Results, RunResult, Sweep};
 use stepwise_engine::{RunHistory, Smoothing};
 
@@ -25,7 +26,12 @@ const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 const FAMILY: &str = "sans-serif";
 
 /// Writes the plots and `report.md` into `dir`, each file whole or not at all.
-pub fn write(dir: &Path, results: &Results, histories: &[RunHistory]) -> Result<(), Error> {
+pub fn write(
+    dir: &Path,
+    results: &Results,
+    histories: &[RunHistory],
+    notes: &[Note],
+) -> Result<(), Error> {
     register_font()?;
     let save = |file: String, bytes: &[u8]| {
         stepwise_engine::output::write_atomically(&dir.join(file), bytes)
@@ -50,7 +56,7 @@ pub fn write(dir: &Path, results: &Results, histories: &[RunHistory]) -> Result<
             .map_err(|err| Error::Failed(format!("{name}.png: {err}")))?;
         save(format!("{name}.png"), png.get_ref())?;
     }
-    save(REPORT_FILE.into(), markdown(results).as_bytes())
+    save(REPORT_FILE.into(), markdown(results, notes).as_bytes())
 }
 
 /// Removes the plots a previous experiment left in `dir`.
@@ -276,7 +282,7 @@ fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
 /// Share of the best accuracy any run reached that counts as "converged" in the ranking.
 const CONVERGENCE_SHARE: f32 = 0.9;
 
-fn markdown(results: &Results) -> String {
+fn markdown(results: &Results, notes: &[Note]) -> String {
     let mut md = String::new();
     let title = results.preset.as_deref().unwrap_or("experiment");
     let scale = if results.quick { " (quick scale)" } else { "" };
@@ -363,7 +369,37 @@ fn markdown(results: &Results) -> String {
     if let Some(sweep) = sweep_table(results) {
         let _ = write!(md, "\n{sweep}");
     }
-    let _ = writeln!(md, "\n## Plots\n");
+    if !notes.is_empty() {
+        let _ = writeln!(md, "\n## What the data shows\n");
+        for note in notes {
+            let _ = writeln!(md, "- {}", note.text);
+        }
+    }
+    let _ = writeln!(md, "\n## Epochs\n");
+    for run in &results.runs {
+        let _ = writeln!(md, "**{}**\n", run.name);
+        let _ = writeln!(
+            md,
+            "| epoch | train loss | train acc | test loss | test acc | seconds |\n|---|---|---|---|---|---|"
+        );
+        for e in &run.epochs {
+            let _ = writeln!(
+                md,
+                "| {} | {:.4} | {:.2}% | {:.4} | {:.2}% | {:.1} |",
+                e.epoch,
+                e.train_loss,
+                100.0 * e.train_accuracy,
+                e.test_loss,
+                100.0 * e.test_accuracy,
+                e.seconds
+            );
+        }
+        if run.epochs.is_empty() {
+            let _ = writeln!(md, "| – | no epoch completed | | | | |");
+        }
+        md.push('\n');
+    }
+    let _ = writeln!(md, "## Plots\n");
     let _ = writeln!(md, "![Training loss per step](loss.png)\n");
     let _ = writeln!(
         md,

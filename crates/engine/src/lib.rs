@@ -17,6 +17,7 @@ pub mod checkpoint;
 mod config;
 mod device;
 mod experiment;
+pub mod findings;
 mod metrics;
 pub mod output;
 mod probe;

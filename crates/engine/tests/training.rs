@@ -8,7 +8,8 @@ mod support;
 
 use stepwise_engine::output::{self, Results};
 use stepwise_engine::{
-    Compute, Event, Experiment, ExperimentConfig, Layers, RunStatus, checkpoint,
+    Compute, Event, Experiment, ExperimentConfig, Layers, RunHistory, RunStatus, checkpoint,
+    findings,
 };
 use support::{config_from, sample};
 
@@ -233,6 +234,92 @@ optimizer = "adam"
     assert_eq!(results.runs[0].status, "diverged");
     assert_eq!(results.runs[0].diverged_at_step, Some(step));
     assert_eq!(results.runs[1].diverged_at_step, None);
+}
+
+/// The notes of the report come from what the runs did: Adam and AdamW at wd 1e-5 twin step for
+/// step (and why), a run that diverges, AdaBound's open bounds, RAdam's switch to rectified steps.
+#[test]
+fn the_data_explains_itself_in_notes() {
+    let runs = r#"
+[[runs]]
+name = "Adam"
+optimizer = "adam"
+
+[[runs]]
+name = "AdamW"
+optimizer = "adamw"
+weight_decay = 1e-5
+
+[[runs]]
+name = "AdaBound"
+optimizer = "adabound"
+
+[[runs]]
+name = "RAdam"
+optimizer = "radam"
+
+[[runs]]
+name = "exploding"
+optimizer = "sgd"
+lr = 1e6
+"#;
+    // Twelve steps of 8 images: past RAdam's warm-up, far from AdaBound's 1/γ.
+    let mut config = config(runs, 1);
+    config.batch_size = 8;
+    let mut experiment = Experiment::new(config, sample(), Compute::Cpu).expect("new");
+    drive(&mut experiment, None);
+    let histories: Vec<RunHistory> = (0..5)
+        .map(|r| experiment.history(r).cloned().expect("history"))
+        .collect();
+    let statuses: Vec<RunStatus> = (0..5)
+        .map(|r| experiment.status(r).expect("status"))
+        .collect();
+    let notes = findings::notes(experiment.config(), &histories, &statuses);
+    let about = |run: &str| -> Vec<&str> {
+        notes
+            .iter()
+            .filter(|n| n.runs.iter().any(|r| r == run))
+            .map(|n| n.text.as_str())
+            .collect()
+    };
+    assert!(
+        about("AdamW").contains(
+            &"Adam and AdamW have identical losses at every one of their 12 steps: they took the \
+              same steps."
+        ),
+        "{notes:?}"
+    );
+    assert!(
+        about("AdamW").iter().any(|n| n.contains(
+            "factor 1 − lr·wd = 1 − 1e-8 rounds to 1 in float32 (the weights' precision)"
+        )),
+        "{notes:?}"
+    );
+    let Some(RunStatus::Diverged { step, .. }) = experiment.status(4) else {
+        panic!("lr 1e6 diverges");
+    };
+    assert!(
+        about("exploding")
+            .iter()
+            .any(|n| n.starts_with(&format!("exploding diverged at step {step} in epoch 1"))),
+        "{notes:?}"
+    );
+    assert!(
+        about("AdaBound")
+            .iter()
+            .any(|n| n.contains("bounds were still [")
+                && n.contains("after 12 steps, around final_lr 0.1")
+                && n.contains("(t ≫ 1/γ = 1000 steps)")),
+        "{notes:?}"
+    );
+    assert!(
+        about("RAdam").iter().any(
+            |n| n.starts_with("RAdam took plain momentum steps until step ")
+                && n.contains("then rectified adaptive steps")
+        ),
+        "{notes:?}"
+    );
+    assert!(about("Adam").iter().all(|n| !n.contains("chance")));
 }
 
 /// A step's values come back one unit of work later; `settle` records the steps still in flight

@@ -11,7 +11,7 @@ use stepwise_engine::output;
 use stepwise_engine::{
     Compute, DeviceChoice, EngineError, Event, Experiment, Layers, PRESETS, RunHistory, RunStatus,
     checkpoint::{self, Checkpoint},
-    prepare_gpu,
+    findings, prepare_gpu,
 };
 use stepwise_gpu::Gpu;
 use stepwise_model::Arch;
@@ -158,7 +158,11 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
     let histories: Vec<RunHistory> = (0..results.runs.len())
         .map(|r| experiment.history(r).cloned().unwrap_or_default())
         .collect();
-    report::write(&dir, &results, &histories)?;
+    let statuses: Vec<RunStatus> = (0..results.runs.len())
+        .map(|r| experiment.status(r).unwrap_or(RunStatus::Training))
+        .collect();
+    let notes = findings::notes(experiment.config(), &histories, &statuses);
+    report::write(&dir, &results, &histories, &notes)?;
     print!("{}", report::summary(&results));
     if finished {
         eprintln!("report: {}", dir.join(report::REPORT_FILE).display());
