@@ -21,6 +21,7 @@ pub mod findings;
 mod metrics;
 pub mod output;
 mod probe;
+pub mod stats;
 
 pub use config::{
     ConfigError, DEFAULT_DIVERGENCE_LOSS, ExperimentConfig, Layers, Location, PRESETS, RunConfig,
