@@ -9,6 +9,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use stepwise_engine::findings::Note;
 use stepwise_engine::output::{Results, RunResult, Sweep};
+use stepwise_engine::stats::{
+    CONFIDENCE, accuracy_difference_margin, accuracy_standard_error, groups_within_noise,
+};
 use stepwise_engine::{RunHistory, Smoothing};
 
 use crate::commands::Error;
@@ -366,6 +369,7 @@ fn markdown(results: &Results, notes: &[Note]) -> String {
             percent(run.final_test_accuracy)
         );
     }
+    let _ = write!(md, "{}", noise(results));
     if let Some(sweep) = sweep_table(results) {
         let _ = write!(md, "\n{sweep}");
     }
@@ -499,6 +503,49 @@ fn sweep_table(results: &Results) -> Option<String> {
 }
 
 /// Runs that did not diverge by best accuracy (descending), then diverged ones, latest first.
+/// What the ranking can and cannot tell, at one seed: the runs whose best accuracies are within
+/// the test set's noise of each other, in words.
+fn noise(results: &Results) -> String {
+    let ranked: Vec<&RunResult> = ranked(results)
+        .into_iter()
+        .filter(|r| r.diverged_at_step.is_none() && r.best_test_accuracy.is_some())
+        .collect();
+    let accuracies: Vec<f64> = ranked
+        .iter()
+        .filter_map(|r| r.best_test_accuracy.map(f64::from))
+        .collect();
+    if accuracies.len() < 2 {
+        return String::new();
+    }
+    let images = results.test_images;
+    let margin = |a: f64, b: f64| 100.0 * accuracy_difference_margin(a, b, images, CONFIDENCE);
+    let mut text = format!(
+        "\nOne seed: each accuracy is known to ±{:.1} points (one standard error on {images} test \
+         images), a difference between two to about ±{:.1} ({:.0}% confidence).\n\n",
+        100.0 * accuracy_standard_error(accuracies[0], images),
+        margin(accuracies[0], accuracies[0]),
+        100.0 * CONFIDENCE
+    );
+    let groups = groups_within_noise(&accuracies, images, CONFIDENCE);
+    let tied: Vec<_> = groups.iter().filter(|g| g.len() > 1).collect();
+    if tied.is_empty() {
+        text.push_str("Every gap in the ranking is larger than that.\n");
+    }
+    for group in tied {
+        let names: Vec<&str> = ranked[group.clone()]
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+        let _ = writeln!(
+            text,
+            "- {} and {last}: no difference that {images} test images and one seed can show.",
+            rest.join(", ")
+        );
+    }
+    text
+}
+
 fn ranked(results: &Results) -> Vec<&RunResult> {
     let mut runs: Vec<&RunResult> = results.runs.iter().collect();
     runs.sort_by(|a, b| {
@@ -638,5 +685,45 @@ mod tests {
             ),
         ]);
         assert_eq!(sweep_table(&switch), None);
+    }
+
+    /// The ranking says which runs one seed and the test set cannot tell apart.
+    #[test]
+    fn the_ranking_names_the_runs_within_noise() {
+        let mut results = results(&[
+            ("sgd", serde_json::json!({"lr": 0.01}), Some(0.286), None),
+            ("adam", serde_json::json!({"lr": 0.001}), Some(0.328), None),
+            (
+                "adabound",
+                serde_json::json!({"lr": 0.001}),
+                Some(0.354),
+                None,
+            ),
+            ("radam", serde_json::json!({"lr": 0.001}), Some(0.312), None),
+            ("adamw", serde_json::json!({"lr": 0.1}), None, Some(3)),
+        ]);
+        results.test_images = 1000;
+        let text = noise(&results);
+        assert!(
+            text.contains(
+                "each accuracy is known to ±1.5 points (one standard error on 1000 test images)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "- adabound {\"lr\":0.001} and adam {\"lr\":0.001}: no difference that 1000 test \
+                 images and one seed can show."
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("- radam {\"lr\":0.001} and sgd {\"lr\":0.01}: no difference"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("adamw"),
+            "a diverged run is outside the groups: {text}"
+        );
     }
 }

@@ -57,6 +57,34 @@ pub fn accuracy_difference_margin(a: f64, b: f64, images: usize, confidence: f64
     z * accuracy_standard_error(a, images).hypot(accuracy_standard_error(b, images))
 }
 
+/// `accuracies` ranked best first (each measured on `images` test images, one seed) cut into
+/// groups the test set cannot tell apart: a run joins the group above it while its gap to that
+/// group's best is within [`accuracy_difference_margin`].
+pub fn groups_within_noise(
+    accuracies: &[f64],
+    images: usize,
+    confidence: f64,
+) -> Vec<std::ops::Range<usize>> {
+    let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, &accuracy) in accuracies.iter().enumerate() {
+        match groups.last_mut() {
+            Some(group)
+                if accuracies[group.start] - accuracy
+                    <= accuracy_difference_margin(
+                        accuracies[group.start],
+                        accuracy,
+                        images,
+                        confidence,
+                    ) =>
+            {
+                group.end = i + 1;
+            }
+            _ => groups.push(i..i + 1),
+        }
+    }
+    groups
+}
+
 /// One optimizer against another over the same seeds (same initial weights, same batches per
 /// seed): the difference a − b seed by seed.
 #[derive(Clone, Copy, Debug, PartialEq)]
