@@ -71,6 +71,15 @@ fn install_sample(dir: &Path, rotate: usize) {
     std::fs::write(batches.join(stepwise_data::TEST_FILE), test).expect("test batch");
 }
 
+/// The experiment's config file and the sample installed as a data set, in `root`.
+fn setup(root: &Path) -> (PathBuf, PathBuf) {
+    let config = root.join("tiny.toml");
+    std::fs::write(&config, EXPERIMENT).expect("config");
+    let data = root.join("data");
+    install_sample(&data, 0);
+    (config, data)
+}
+
 fn compare(config: &Path, out: &Path, data: &Path, extra: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_stepwise"));
     command.args([
@@ -106,10 +115,7 @@ fn resume(out: &Path, data: &Path) -> Command {
 fn bad_inputs_get_their_exit_status_and_a_message_that_names_them() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path();
-    let config = root.join("tiny.toml");
-    std::fs::write(&config, EXPERIMENT).expect("config");
-    let data = root.join("data");
-    install_sample(&data, 0);
+    let (config, data) = setup(root);
 
     // An output folder another process writes into.
     let busy = root.join("busy");
@@ -311,10 +317,7 @@ fn basin_ranges_at_the_limits_of_f32_give_finite_starts() {
 fn a_chain_of_crashes_resumes_to_the_uninterrupted_results() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path();
-    let config = root.join("tiny.toml");
-    std::fs::write(&config, EXPERIMENT).expect("config");
-    let data = root.join("data");
-    install_sample(&data, 0);
+    let (config, data) = setup(root);
 
     let straight = root.join("straight");
     let began = Instant::now();
