@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Once;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use stepwise_engine::findings::Note;
 use stepwise_engine::output::{Results, RunResult, Sweep};
@@ -140,8 +141,12 @@ fn loss_plot<DB: DrawingBackend>(
         .filter(|l| l.is_finite())
         .fold(1.0_f32, f32::max)
         * 1.5;
+    let caption = format!(
+        "Training loss per step (smoothed, weight {}; raw values faint)",
+        Smoothing::REPORT
+    );
     let mut chart = ChartBuilder::on(area)
-        .caption("Training loss per step", (FAMILY, 22))
+        .caption(caption, (FAMILY, 22))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(56)
@@ -153,6 +158,20 @@ fn loss_plot<DB: DrawingBackend>(
         .y_desc("cross-entropy")
         .label_style((FAMILY, 14))
         .draw()?;
+    let clip = |y: f64| {
+        if y.is_finite() {
+            y.min(f64::from(top))
+        } else {
+            f64::from(top)
+        }
+    };
+    for (r, history) in histories.iter().enumerate() {
+        let raw = history
+            .steps
+            .iter()
+            .map(|s| (s.step as f64, clip(f64::from(s.loss))));
+        chart.draw_series(LineSeries::new(raw, color(r).mix(0.25).stroke_width(1)))?;
+    }
     for (r, (run, history)) in results.runs.iter().zip(histories).enumerate() {
         let mut smoothing = Smoothing::new(Smoothing::REPORT);
         let points: Vec<(f64, f64)> = history
@@ -163,20 +182,8 @@ fn loss_plot<DB: DrawingBackend>(
                 (s.step as f64, smoothed.unwrap_or(f64::NAN))
             })
             .collect();
-        let clipped = points.into_iter().map(|(x, y)| {
-            (
-                x,
-                if y.is_finite() {
-                    y.min(f64::from(top))
-                } else {
-                    f64::from(top)
-                },
-            )
-        });
-        chart
-            .draw_series(LineSeries::new(clipped, color(r).stroke_width(2)))?
-            .label(run.name.as_str())
-            .legend(legend_mark(r));
+        let clipped = points.into_iter().map(|(x, y)| (x, clip(y))).collect();
+        run_line(&mut chart, clipped, r, &run.name)?;
         if let Some(step) = run.diverged_at_step {
             chart.draw_series(std::iter::once(Cross::new(
                 (step as f64, f64::from(top)),
@@ -192,35 +199,89 @@ fn accuracy_plot<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     results: &Results,
 ) -> DrawResult<DB> {
+    // Fitted to the accuracies reached, in steps of 5 points, rather than 0 to 100%.
+    let accuracies = results
+        .runs
+        .iter()
+        .flat_map(|run| &run.epochs)
+        .map(|e| 100.0 * f64::from(e.test_accuracy))
+        .filter(|a| a.is_finite());
+    let (low, high) = accuracies.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), a| {
+        (lo.min(a), hi.max(a))
+    });
+    let (low, high) = if low.is_finite() {
+        (
+            (5.0 * ((low - 1.0) / 5.0).floor()).max(0.0),
+            (5.0 * ((high + 1.0) / 5.0).ceil()).min(100.0),
+        )
+    } else {
+        (0.0, 100.0)
+    };
+    let epochs = results.epochs.max(1);
     let mut chart = ChartBuilder::on(area)
         .caption("Test accuracy per epoch", (FAMILY, 22))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(56)
-        .build_cartesian_2d(0..results.epochs.max(1) + 1, 0.0..100.0)?;
+        .build_cartesian_2d(0.75..f64::from(epochs) + 0.25, low..high)?;
     chart
         .configure_mesh()
         .x_desc("epoch")
+        .x_labels(epochs as usize)
+        // Epochs are whole: ticks between them are left unlabelled.
+        .x_label_formatter(&|v| {
+            if (v - v.round()).abs() < 1e-6 {
+                format!("{}", v.round())
+            } else {
+                String::new()
+            }
+        })
         .y_desc("test accuracy (%)")
+        .y_label_formatter(&|v| format!("{v:.0}"))
         .label_style((FAMILY, 14))
         .draw()?;
     for (r, run) in results.runs.iter().enumerate() {
-        let points: Vec<(u32, f64)> = run
+        let points: Vec<(f64, f64)> = run
             .epochs
             .iter()
-            .map(|e| (e.epoch, 100.0 * f64::from(e.test_accuracy)))
+            .map(|e| (f64::from(e.epoch), 100.0 * f64::from(e.test_accuracy)))
             .collect();
-        chart
-            .draw_series(LineSeries::new(points.clone(), color(r).stroke_width(2)))?
-            .label(run.name.as_str())
-            .legend(legend_mark(r));
-        chart.draw_series(
-            points
-                .into_iter()
-                .map(|p| Circle::new(p, 4, color(r).filled())),
-        )?;
+        run_line(&mut chart, points.clone(), r, &run.name)?;
+        // A marker of its own per run, so that runs on the same points stay apart.
+        let style = color(r).filled();
+        match r % 3 {
+            0 => chart.draw_series(points.into_iter().map(|p| Circle::new(p, 4, style)))?,
+            1 => chart.draw_series(points.into_iter().map(|p| TriangleMarker::new(p, 6, style)))?,
+            _ => chart.draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Cross::new(p, 5, color(r).stroke_width(2))),
+            )?,
+        };
     }
     legend(&mut chart)
+}
+
+/// Run `r`'s line in its colour and a pattern of its own (solid, dashed, dotted, in turn), so that
+/// runs whose lines lie on each other (Adam and an AdamW whose decay rounds away) stay visible.
+fn run_line<'a, DB, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
+    points: Vec<(f64, f64)>,
+    r: usize,
+    name: &str,
+) -> DrawResult<DB>
+where
+    DB: DrawingBackend + 'a,
+    Y: Ranged<ValueType = f64>,
+{
+    let style = color(r).stroke_width(2);
+    let series = match r % 3 {
+        0 => chart.draw_series(LineSeries::new(points, style))?,
+        1 => chart.draw_series(DashedLineSeries::new(points, 10, 6, style))?,
+        _ => chart.draw_series(DashedLineSeries::new(points, 3, 4, style))?,
+    };
+    series.label(name).legend(legend_mark(r));
+    Ok(())
 }
 
 fn lr_plot<DB: DrawingBackend>(
@@ -256,11 +317,12 @@ fn lr_plot<DB: DrawingBackend>(
         .label_style((FAMILY, 14))
         .draw()?;
     for (r, (run, history)) in results.runs.iter().zip(histories).enumerate() {
-        let points = history.steps.iter().map(|s| (s.step as f64, s.lr));
-        chart
-            .draw_series(LineSeries::new(points, color(r).stroke_width(2)))?
-            .label(run.name.as_str())
-            .legend(legend_mark(r));
+        let points = history
+            .steps
+            .iter()
+            .map(|s| (s.step as f64, s.lr))
+            .collect();
+        run_line(&mut chart, points, r, &run.name)?;
     }
     legend(&mut chart)
 }
@@ -724,6 +786,68 @@ mod tests {
         assert!(
             !text.contains("adamw"),
             "a diverged run is outside the groups: {text}"
+        );
+    }
+
+    /// The accuracy plot's axes fit what was reached: 20-35% over three whole epochs, not 0-100%
+    /// over 0-4; each run has a line pattern and a marker of its own.
+    #[test]
+    fn the_accuracy_plot_fits_its_axes_to_the_data() {
+        register_font().expect("font");
+        let mut results = results(&[
+            ("adam", serde_json::json!({"lr": 0.001}), Some(0.33), None),
+            ("adamw", serde_json::json!({"lr": 0.001}), Some(0.33), None),
+        ]);
+        results.epochs = 3;
+        let epochs: Vec<serde_json::Value> = [0.21, 0.29, 0.33]
+            .iter()
+            .enumerate()
+            .map(|(i, accuracy)| {
+                serde_json::json!({"epoch": i + 1, "train_loss": 2.0, "train_accuracy": 0.3,
+                    "test_loss": 2.0, "test_accuracy": accuracy, "seconds": 1.0,
+                    "eval_seconds": 0.1, "images_per_second": 100.0})
+            })
+            .collect();
+        for run in &mut results.runs {
+            run.epochs =
+                serde_json::from_value(serde_json::Value::Array(epochs.clone())).expect("epochs");
+        }
+        let mut svg = String::new();
+        plot(
+            "test_accuracy",
+            SVGBackend::with_string(&mut svg, SIZE).into_drawing_area(),
+            &results,
+            &[],
+        )
+        .expect("plot");
+        let labels: Vec<&str> = svg
+            .split("</text>")
+            .filter_map(|chunk| chunk.rsplit('>').next())
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect();
+        let numbers: Vec<f64> = labels.iter().filter_map(|t| t.parse().ok()).collect();
+        for epoch in ["1", "2", "3"] {
+            assert!(
+                labels.contains(&epoch),
+                "epoch {epoch} labelled: {labels:?}"
+            );
+        }
+        assert!(
+            numbers
+                .iter()
+                .all(|n| (15.0..=35.0).contains(n) || (1.0..=3.0).contains(n)),
+            "every tick within the data's range: {labels:?}"
+        );
+        assert!(
+            numbers.iter().all(|n| n.fract() == 0.0),
+            "whole ticks: {labels:?}"
+        );
+        assert!(!labels.contains(&"100"), "{labels:?}");
+        // Circles for the first run, triangles (polygons) for the second.
+        assert!(
+            svg.contains("<circle") && svg.contains("<polygon"),
+            "markers"
         );
     }
 }
