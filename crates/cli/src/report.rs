@@ -23,7 +23,7 @@ pub const REPORT_FILE: &str = "report.md";
 pub const LOG_FILE: &str = "log.txt";
 
 /// The plots, by file stem.
-const PLOTS: [&str; 3] = ["loss", "test_accuracy", "lr"];
+const PLOTS: [&str; 4] = ["loss", "test_accuracy", "accuracy_time", "lr"];
 const SIZE: (u32, u32) = (960, 540);
 /// Shipped with the binary, so that plots render the same on machines without fonts.
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
@@ -109,7 +109,8 @@ fn plot<DB: DrawingBackend>(
     area.fill(&WHITE).map_err(&fail)?;
     match name {
         "loss" => loss_plot(&area, results, histories).map_err(&fail)?,
-        "test_accuracy" => accuracy_plot(&area, results).map_err(&fail)?,
+        "test_accuracy" => accuracy_plot(&area, results, Along::Epochs).map_err(&fail)?,
+        "accuracy_time" => accuracy_plot(&area, results, Along::Seconds).map_err(&fail)?,
         _ => lr_plot(&area, results, histories).map_err(&fail)?,
     }
     area.present().map_err(&fail)
@@ -195,9 +196,19 @@ fn loss_plot<DB: DrawingBackend>(
     legend(&mut chart)
 }
 
+/// What an accuracy plot's x axis counts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Along {
+    /// Whole epochs.
+    Epochs,
+    /// Each run's own training seconds, evaluation excluded: time to accuracy.
+    Seconds,
+}
+
 fn accuracy_plot<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     results: &Results,
+    along: Along,
 ) -> DrawResult<DB> {
     // Fitted to the accuracies reached, in steps of 5 points, rather than 0 to 100%.
     let accuracies = results
@@ -217,35 +228,65 @@ fn accuracy_plot<DB: DrawingBackend>(
     } else {
         (0.0, 100.0)
     };
+    // Each run's points: (epoch or its training seconds so far, accuracy in %).
+    let points = |run: &RunResult| -> Vec<(f64, f64)> {
+        let mut seconds = 0.0;
+        run.epochs
+            .iter()
+            .map(|e| {
+                seconds += e.seconds;
+                let x = match along {
+                    Along::Epochs => f64::from(e.epoch),
+                    Along::Seconds => seconds,
+                };
+                (x, 100.0 * f64::from(e.test_accuracy))
+            })
+            .collect()
+    };
     let epochs = results.epochs.max(1);
+    let (caption, x_desc, x_range) = match along {
+        Along::Epochs => (
+            "Test accuracy per epoch",
+            "epoch",
+            0.75..f64::from(epochs) + 0.25,
+        ),
+        Along::Seconds => {
+            let longest = results
+                .runs
+                .iter()
+                .filter_map(|run| points(run).last().map(|p| p.0))
+                .fold(1.0_f64, f64::max);
+            (
+                "Test accuracy against training time",
+                "training seconds (evaluation excluded)",
+                0.0..longest * 1.05,
+            )
+        }
+    };
     let mut chart = ChartBuilder::on(area)
-        .caption("Test accuracy per epoch", (FAMILY, 22))
+        .caption(caption, (FAMILY, 22))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(56)
-        .build_cartesian_2d(0.75..f64::from(epochs) + 0.25, low..high)?;
-    chart
-        .configure_mesh()
-        .x_desc("epoch")
-        .x_labels(epochs as usize)
+        .build_cartesian_2d(x_range, low..high)?;
+    let mut mesh = chart.configure_mesh();
+    if along == Along::Epochs {
         // Epochs are whole: ticks between them are left unlabelled.
-        .x_label_formatter(&|v| {
+        mesh.x_labels(epochs as usize).x_label_formatter(&|v| {
             if (v - v.round()).abs() < 1e-6 {
                 format!("{}", v.round())
             } else {
                 String::new()
             }
-        })
+        });
+    }
+    mesh.x_desc(x_desc)
         .y_desc("test accuracy (%)")
         .y_label_formatter(&|v| format!("{v:.0}"))
         .label_style((FAMILY, 14))
         .draw()?;
     for (r, run) in results.runs.iter().enumerate() {
-        let points: Vec<(f64, f64)> = run
-            .epochs
-            .iter()
-            .map(|e| (f64::from(e.epoch), 100.0 * f64::from(e.test_accuracy)))
-            .collect();
+        let points = points(run);
         run_line(&mut chart, points.clone(), r, &run.name)?;
         // A marker of its own per run, so that runs on the same points stay apart.
         let style = color(r).filled();
@@ -473,6 +514,12 @@ fn markdown(results: &Results, notes: &[Note]) -> String {
         Smoothing::REPORT
     );
     let _ = writeln!(md, "![Test accuracy per epoch](test_accuracy.png)\n");
+    let _ = writeln!(
+        md,
+        "![Test accuracy against training time](accuracy_time.png)\n\nTime to accuracy: each \
+         run's own training seconds, evaluation excluded (runs that stepped side by side share \
+         their time equally).\n"
+    );
     let _ = writeln!(md, "![Learning rate per step](lr.png)\n");
     let _ = writeln!(
         md,
@@ -848,6 +895,26 @@ mod tests {
         assert!(
             svg.contains("<circle") && svg.contains("<polygon"),
             "markers"
+        );
+
+        // Against training time: each run's own seconds, three epochs of one second.
+        let mut svg = String::new();
+        plot(
+            "accuracy_time",
+            SVGBackend::with_string(&mut svg, SIZE).into_drawing_area(),
+            &results,
+            &[],
+        )
+        .expect("plot");
+        assert!(svg.contains("Test accuracy against training time"));
+        let seconds: Vec<f64> = svg
+            .split("</text>")
+            .filter_map(|chunk| chunk.rsplit('>').next()?.trim().parse::<f64>().ok())
+            .filter(|v| *v < 15.0)
+            .collect();
+        assert!(
+            seconds.iter().all(|s| (0.0..=3.15).contains(s)) && seconds.contains(&3.0),
+            "the time axis ends at the longest run's 3 s: {seconds:?}"
         );
     }
 }

@@ -103,7 +103,7 @@ fn compare_writes_every_output_and_refuses_to_overwrite() {
         "{report}"
     );
     assert!(report.contains("![Test accuracy per epoch](test_accuracy.png)"));
-    for plot in ["loss", "test_accuracy", "lr"] {
+    for plot in ["loss", "test_accuracy", "accuracy_time", "lr"] {
         let png = image::open(out.join(format!("{plot}.png")))
             .expect("png decodes")
             .to_rgb8();
