@@ -320,6 +320,19 @@ fn every_view_renders_offscreen_with_its_plot_colours() {
     let runs = experiment.config().runs.len();
     let mut app = StepwiseApp::new(Some(gpu), View::Experiment);
     app.experiment.show_finished(experiment, &events);
+    // The view lists what the data shows, as the report does: the demo's Adam and AdamW twin.
+    let notes: Vec<&str> = app
+        .experiment
+        .notes()
+        .iter()
+        .map(|n| n.text.as_str())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("Adam and AdamW have identical losses at every one of their")),
+        "{notes:?}"
+    );
     for view in [View::Experiment, View::Internals] {
         app.view = view;
         let image = native::render(&mut app, [1400.0, 900.0]).expect("rendered");

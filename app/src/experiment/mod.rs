@@ -11,7 +11,10 @@ mod results;
 
 use egui::Ui;
 use serde::{Deserialize, Serialize};
-use stepwise_engine::{Compute, DeviceChoice, Event, Experiment, ExperimentConfig, RunSpec};
+use stepwise_engine::findings::{self, Note};
+use stepwise_engine::{
+    Compute, DeviceChoice, Event, Experiment, ExperimentConfig, RunHistory, RunSpec, RunStatus,
+};
 use stepwise_gpu::Gpu;
 
 use crate::board::Board;
@@ -49,6 +52,9 @@ pub struct ExperimentView {
     /// The last experiment that ended, kept to save its results.
     #[serde(skip)]
     ended: Option<Box<Experiment>>,
+    /// What the data of the experiment that ended shows (the report's notes).
+    #[serde(skip)]
+    notes: Vec<Note>,
     /// A message for the user (an error, or where results went).
     #[serde(skip)]
     message: Option<(bool, String)>,
@@ -71,6 +77,7 @@ impl Default for ExperimentView {
             data_note: String::new(),
             device_note: String::new(),
             ended: None,
+            notes: Vec::new(),
             message: None,
             confirmed_replace: None,
         };
@@ -139,7 +146,7 @@ impl ExperimentView {
             Ok((config, (compute, reason))) => {
                 self.device_note = reason.to_string();
                 self.board = Board::for_config(&config, 0, self.smoothing);
-                self.ended = None;
+                self.clear_ended();
                 self.message = None;
                 self.data_note.clear();
                 let gpu = gpu.filter(|_| compute == Compute::Gpu).cloned();
@@ -161,7 +168,31 @@ impl ExperimentView {
         for event in events {
             self.board.apply(event);
         }
+        self.set_ended(experiment);
+    }
+
+    /// Keeps the experiment that ended (to save its results) and what its data shows.
+    fn set_ended(&mut self, experiment: Box<Experiment>) {
+        let runs = experiment.config().runs.len();
+        let histories: Vec<RunHistory> = (0..runs)
+            .map(|r| experiment.history(r).cloned().unwrap_or_default())
+            .collect();
+        let statuses: Vec<RunStatus> = (0..runs)
+            .map(|r| experiment.status(r).unwrap_or(RunStatus::Training))
+            .collect();
+        self.notes = findings::notes(experiment.config(), &histories, &statuses);
         self.ended = Some(experiment);
+    }
+
+    /// Forgets the experiment that ended, and its notes (a new one starts, or a folder is shown).
+    fn clear_ended(&mut self) {
+        self.ended = None;
+        self.notes.clear();
+    }
+
+    /// What the data of the last experiment that ended shows.
+    pub fn notes(&self) -> &[Note] {
+        &self.notes
     }
 
     /// Takes in what the background work reported.
@@ -184,7 +215,7 @@ impl ExperimentView {
                     }
                 }
                 Update::Failed(reason) => self.message = Some((true, reason)),
-                Update::Ended(experiment) => self.ended = Some(experiment),
+                Update::Ended(experiment) => self.set_ended(experiment),
             }
         }
     }
@@ -208,6 +239,15 @@ impl ExperimentView {
             });
             if let Some(sweep) = &self.board.sweep {
                 sweep_ui(ui, sweep, &self.board);
+            }
+            if !self.notes.is_empty() {
+                egui::CollapsingHeader::new("What the data shows")
+                    .default_open(true)
+                    .show(ui, |ui| {
+                        for note in &self.notes {
+                            ui.label(format!("• {}", note.text));
+                        }
+                    });
             }
             plots_ui(ui, &self.board, self.log_loss);
         });

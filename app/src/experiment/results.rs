@@ -72,7 +72,7 @@ impl ExperimentView {
                     Ok(recorded) => {
                         self.board = Board::recorded(&recorded, self.smoothing);
                         self.session = None;
-                        self.ended = None;
+                        self.clear_ended();
                         self.message = Some((
                             false,
                             format!(

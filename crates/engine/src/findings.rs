@@ -144,7 +144,7 @@ fn bounds_note(name: &str, optimizer: OptimizerConfig, history: &RunHistory) -> 
     } else {
         format!(
             "{name}'s bounds were still [{}, {}] after {} steps, around final_lr {}: they \
-             close as γ·t grows past 1 (t ≫ 1/γ = {:.0} steps), so it never reached the SGD-like \
+             close as γ·t grows past 1 (t well past 1/γ = {:.0} steps), so it never reached the SGD-like \
              phase AdaBound exists for.",
             significant(lower),
             significant(upper),

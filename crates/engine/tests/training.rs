@@ -309,7 +309,7 @@ lr = 1e6
             .iter()
             .any(|n| n.contains("bounds were still [")
                 && n.contains("after 12 steps, around final_lr 0.1")
-                && n.contains("(t ≫ 1/γ = 1000 steps)")),
+                && n.contains("(t well past 1/γ = 1000 steps)")),
         "{notes:?}"
     );
     assert!(
