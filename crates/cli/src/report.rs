@@ -7,6 +7,7 @@ use std::sync::Once;
 
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use stepwise_engine::findings::Note;
 use stepwise_engine::output::{Results, RunResult, Sweep};
@@ -316,10 +317,9 @@ where
     Y: Ranged<ValueType = f64>,
 {
     let style = color(r).stroke_width(2);
-    let series = match r % 3 {
-        0 => chart.draw_series(LineSeries::new(points, style))?,
-        1 => chart.draw_series(DashedLineSeries::new(points, 10, 6, style))?,
-        _ => chart.draw_series(DashedLineSeries::new(points, 3, 4, style))?,
+    let series = match pattern(r) {
+        (_, 0) => chart.draw_series(LineSeries::new(points, style))?,
+        (dash, gap) => chart.draw_series(DashedLineSeries::new(points, dash, gap, style))?,
     };
     series.label(name).legend(legend_mark(r));
     Ok(())
@@ -368,9 +368,28 @@ fn lr_plot<DB: DrawingBackend>(
     legend(&mut chart)
 }
 
-/// A run's mark in the legend: a short line in its colour.
-fn legend_mark(run: usize) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
-    move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color(run).stroke_width(2))
+/// Run `r`'s line pattern as (dash, gap) in pixels: solid, dashed, dotted, in turn.
+const fn pattern(r: usize) -> (i32, i32) {
+    match r % 3 {
+        0 => (i32::MAX, 0),
+        1 => (10, 6),
+        _ => (3, 4),
+    }
+}
+
+/// A run's mark in the legend: a short line in its colour and pattern.
+fn legend_mark(
+    run: usize,
+) -> impl Fn((i32, i32)) -> DashedPathElement<std::vec::IntoIter<(i32, i32)>, i32> {
+    move |(x, y)| {
+        let (dash, gap) = pattern(run);
+        DashedPathElement::new(
+            vec![(x, y), (x + 24, y)],
+            dash,
+            gap,
+            color(run).stroke_width(2),
+        )
+    }
 }
 
 fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
