@@ -241,20 +241,17 @@ fn bad_inputs_get_their_exit_status_and_a_message_that_names_them() {
     }
 }
 
-/// However many steps are asked for, a trace's memory stays flat (it used to keep every row, 24
-/// bytes a step, and print nothing until the end).
-#[test]
-fn a_long_trace_streams_in_constant_memory() {
+/// Resident memory of `stepwise args` after 1.5 s and after 3 s of running, in KiB.
+fn resident_kib_over_time(args: &[&str]) -> (u64, u64) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_stepwise"))
-        .args(["trace", "--function", "rosenbrock", "--optimizer", "adam"])
-        .args(["--start=0,0", "--steps", "1000000000000"])
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawns");
     let resident_kib = || {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
-            .expect("the trace is still running");
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", child.id())).expect("still running");
         status
             .lines()
             .find_map(|line| line.strip_prefix("VmRSS:"))
@@ -267,10 +264,66 @@ fn a_long_trace_streams_in_constant_memory() {
     let late = resident_kib();
     child.kill().expect("kill");
     let _ = child.wait();
+    (early, late)
+}
+
+/// However many steps are asked for, a trace's memory stays flat (it used to keep every row, 24
+/// bytes a step, and print nothing until the end).
+#[test]
+fn a_long_trace_streams_in_constant_memory() {
+    let (early, late) = resident_kib_over_time(&[
+        "trace",
+        "--function",
+        "rosenbrock",
+        "--optimizer",
+        "adam",
+        "--start=0,0",
+        "--steps",
+        "1000000000000",
+    ]);
     assert!(
         late <= early + 1024 && late < 64 * 1024,
         "resident memory grew from {early} KiB to {late} KiB"
     );
+}
+
+/// A map's cells on the CPU keep only their final points, however many steps they take.
+#[test]
+fn long_maps_run_in_constant_memory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("map.csv");
+    let common = [
+        "--function",
+        "rosenbrock",
+        "--optimizer",
+        "adam",
+        "--resolution",
+        "1",
+    ];
+    let tail = [
+        "--steps",
+        "1000000000000",
+        "--device",
+        "cpu",
+        "--out",
+        path(&out),
+    ];
+    let basin = [
+        &["basin"][..],
+        &common,
+        &["--x-range=-2,2", "--y-range=-1,3"],
+        &tail,
+    ]
+    .concat();
+    let hypermap = [&["hypermap"][..], &common, &["--start=0,0"], &tail].concat();
+    for args in [basin, hypermap] {
+        let (early, late) = resident_kib_over_time(&args);
+        assert!(
+            late <= early + 1024,
+            "{}: resident memory grew from {early} KiB to {late} KiB",
+            args[0]
+        );
+    }
 }
 
 /// A range spanning nearly all of f32 (whose width overflows it) still has finite start points.

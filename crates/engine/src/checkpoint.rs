@@ -226,14 +226,10 @@ impl Experiment {
             epochs_done: self.epochs_done(),
             runs,
             data: Some(DataUsed::of(self)),
-            checksums: BTreeMap::new(),
-        };
-        let metadata = Metadata {
             checksums: entries
                 .iter()
                 .map(|entry| (entry.name.clone(), crc32fast::hash(&entry.bytes)))
                 .collect(),
-            ..metadata
         };
         let json = serde_json::to_string(&metadata).map_err(|err| fail(err.to_string()))?;
         let views = entries
@@ -355,11 +351,6 @@ impl Checkpoint {
             bytes,
             metadata,
         })
-    }
-
-    /// The configuration the experiment was checkpointed with.
-    pub const fn config(&self) -> &ExperimentConfig {
-        &self.metadata.config
     }
 
     /// The top-level keys in which the configuration file at `path` (an output folder's

@@ -499,3 +499,36 @@ fn cpu_maps_pause_between_chunks_and_equal_the_whole() {
     let cells = (TEACHING_GRID.resolution * TEACHING_GRID.resolution) as usize;
     assert_eq!(pauses.get(), cells.div_ceil(CPU_CHUNK) - 1);
 }
+
+/// A recorded history past the device's buffer limit is refused before any work, with the bytes
+/// it needs and the limit (`stepwise trace --device gpu` with a huge `--steps`).
+#[test]
+fn a_history_past_the_buffer_limit_is_refused_up_front() {
+    let gpu = gpu();
+    let steps = 1_000_000_000_000;
+    let started = std::time::Instant::now();
+    let err = pollster::block_on(trajectories(
+        &gpu,
+        TestFunction::Rosenbrock,
+        Optimizers::Shared(&optimizer(SPECS[1])),
+        &[[0.0, 0.0]],
+        steps,
+        Record::EveryStep,
+    ))
+    .expect_err("too large");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "refused up front"
+    );
+    let GpuError::TooLarge { what, bytes, limit } = &err else {
+        panic!("expected TooLarge, got {err}");
+    };
+    assert_eq!(*what, "the recorded trajectories");
+    assert_eq!(*bytes, (steps + 1) * 3 * 4);
+    assert!(*limit < *bytes);
+    let message = err.to_string();
+    assert!(
+        message.contains(&bytes.to_string()) && message.contains(&limit.to_string()),
+        "{message}"
+    );
+}

@@ -70,6 +70,14 @@ impl Trajectory<'_> {
     }
 }
 
+impl<'a> Trajectory<'a> {
+    /// The start and the points after each of `steps` steps: `steps + 1` points, then the end.
+    pub fn through(self, steps: u64) -> std::iter::Take<Self> {
+        // Beyond usize, the reader stops long before the end.
+        self.take(usize::try_from(steps.saturating_add(1)).unwrap_or(usize::MAX))
+    }
+}
+
 impl Iterator for Trajectory<'_> {
     type Item = Result<TracePoint, StateError>;
 
@@ -89,8 +97,9 @@ pub fn trace(
     start: [f32; 2],
     steps: u64,
 ) -> Result<Vec<TracePoint>, StateError> {
-    let rows = usize::try_from(steps.saturating_add(1)).unwrap_or(usize::MAX);
-    trajectory(function, optimizer, start).take(rows).collect()
+    trajectory(function, optimizer, start)
+        .through(steps)
+        .collect()
 }
 
 /// The point after `steps` steps of `optimizer` on `function` from `start`, in constant memory.

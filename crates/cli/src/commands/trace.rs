@@ -43,10 +43,9 @@ pub fn run(args: &TraceArgs) -> Result<(), Error> {
         .map_err(|err| Error::Usage(err.to_string()))?;
     let mut optimizer = Optimizer::new(config, LrSchedule::Constant {})
         .map_err(|err| Error::Usage(err.to_string()))?;
-    let rows = usize::try_from(args.steps.saturating_add(1)).unwrap_or(usize::MAX);
     match args.device {
         Device::Cpu => {
-            let points = trajectory(args.function, &mut optimizer, args.start).take(rows);
+            let points = trajectory(args.function, &mut optimizer, args.start).through(args.steps);
             write_csv(points.map(|point| point.map_err(|err| Error::Failed(err.to_string()))))
         }
         Device::Gpu => {
