@@ -68,11 +68,16 @@ impl Quantity {
     }
 }
 
-/// One run as the plots see it.
+/// One run (a configured run at one seed) as the plots see it.
 #[derive(Clone, Debug)]
 pub struct RunView {
     /// Its name in the configuration.
     pub name: String,
+    /// Its configured run's index: the runs of one group are the same run at several seeds,
+    /// drawn in one colour.
+    pub group: usize,
+    /// Its seed.
+    pub seed: u64,
     /// Its optimizer.
     pub optimizer: OptimizerKind,
     /// How it stands.
@@ -83,9 +88,15 @@ pub struct RunView {
 }
 
 impl RunView {
-    fn new(name: String, optimizer: OptimizerKind, smoothing: f64) -> Self {
+    fn new(
+        (name, group, seed): (String, usize, u64),
+        optimizer: OptimizerKind,
+        smoothing: f64,
+    ) -> Self {
         Self {
             name,
+            group,
+            seed,
             optimizer,
             status: RunStatus::Training,
             history: RunHistory::default(),
@@ -123,14 +134,15 @@ impl RunView {
 /// The runs of one experiment, live or recorded.
 #[derive(Clone, Debug, Default)]
 pub struct Board {
-    /// The runs, in configuration order.
+    /// The runs, seed by seed (every configured run at the first seed, then at the next), as
+    /// the engine numbers them.
     pub runs: Vec<RunView>,
     /// Training steps per epoch (to place epoch results on the step axis).
     pub batches_per_epoch: usize,
     /// Weight of the loss smoothing.
     smoothing: f64,
-    /// The sweep the runs form, if they form one (runs of one optimizer differing in one
-    /// hyperparameter).
+    /// The sweep the configured runs form, if they form one (runs of one optimizer differing in
+    /// one hyperparameter); its cells are groups.
     pub sweep: Option<Sweep>,
 }
 
@@ -143,10 +155,12 @@ impl Board {
             .map(|run| (run.optimizer.kind(), output::hyperparameters(run.optimizer)))
             .collect();
         Self {
-            runs: config
-                .runs
-                .iter()
-                .map(|run| RunView::new(run.name.clone(), run.optimizer.kind(), smoothing))
+            runs: (0..config.run_count())
+                .filter_map(|r| {
+                    let (run, seed) = config.run_at(r)?;
+                    let label = (run.name.clone(), r % config.runs.len(), seed);
+                    Some(RunView::new(label, run.optimizer.kind(), smoothing))
+                })
                 .collect(),
             batches_per_epoch,
             smoothing,
@@ -161,7 +175,15 @@ impl Board {
             runs: results
                 .runs
                 .iter()
-                .map(|run| RunView::new(run.name.clone(), run.optimizer, smoothing))
+                .map(|run| {
+                    let group = results
+                        .runs
+                        .iter()
+                        .position(|other| other.name == run.name)
+                        .unwrap_or_default();
+                    let label = (run.name.clone(), group, run.seed);
+                    RunView::new(label, run.optimizer, smoothing)
+                })
                 .collect(),
             batches_per_epoch: results.train_images.div_ceil(results.batch_size.max(1)),
             smoothing,
@@ -234,6 +256,15 @@ impl Board {
     /// The step at which `epoch` (from 1) ended: where its results sit on the step axis.
     pub fn epoch_step(&self, epoch: &EpochMetrics) -> f64 {
         f64::from(epoch.epoch) * self.batches_per_epoch as f64
+    }
+
+    /// The runs of each group (a configured run at every seed), in configuration order.
+    pub fn groups(&self) -> Vec<Vec<&RunView>> {
+        let count = self.runs.iter().map(|run| run.group + 1).max().unwrap_or(0);
+        (0..count)
+            .map(|group| self.runs.iter().filter(|run| run.group == group).collect())
+            .filter(|runs: &Vec<&RunView>| !runs.is_empty())
+            .collect()
     }
 
     /// The most steps any run has taken.

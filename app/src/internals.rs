@@ -91,11 +91,16 @@ pub fn ui(ui: &mut Ui, board: &Board) {
                         .x_axis_label("step")
                         .y_axis_label(panel.y_label)
                         .show(column, |plot| {
-                            for (index, run) in board.runs.iter().enumerate() {
+                            // A run's internals at its first seed: the others behave alike.
+                            for run in board
+                                .groups()
+                                .into_iter()
+                                .filter_map(|g| g.first().copied())
+                            {
                                 if !panel.only.is_empty() && !panel.only.contains(&run.optimizer) {
                                     continue;
                                 }
-                                let color = run_color(index);
+                                let color = run_color(run.group);
                                 if panel.band
                                     && let Some(band) = step_size_band(run)
                                 {

@@ -68,6 +68,8 @@ pub fn demo_experiment() -> Result<(Box<Experiment>, Vec<Event>), String> {
     flags.insert("train_images".into(), 256.into());
     flags.insert("test_images".into(), 200.into());
     flags.insert("epochs".into(), 2.into());
+    // Two seeds: the plots show each run's mean and band.
+    flags.insert("seeds".into(), toml::Value::Array(vec![0.into(), 1.into()]));
     let config = Layers {
         preset: Some("seed-optimizers".into()),
         quick: true,

@@ -80,6 +80,70 @@ impl Series {
     }
 }
 
+/// Several seeds' series of one quantity as one: at each point of the longest, the mean over the
+/// series with a point at that step, and their lowest and highest value (a band). Series of one
+/// run's seeds keep the same steps (a series that stopped early keeps a finer subset).
+pub fn across_seeds(series: &[&Series]) -> Band {
+    let Some(longest) = series.iter().max_by_key(|s| s.points.len()) else {
+        return Band::default();
+    };
+    let mut band = Band::default();
+    for point in &longest.points {
+        let values: Vec<f64> = series
+            .iter()
+            .filter_map(|s| {
+                let at = s
+                    .points
+                    .binary_search_by(|p| p.x.total_cmp(&point.x))
+                    .ok()?;
+                Some(s.points[at].y)
+            })
+            .collect();
+        band.xs.push(point.x);
+        band.means
+            .push(values.iter().sum::<f64>() / values.len().max(1) as f64);
+        band.lows
+            .push(values.iter().copied().fold(f64::INFINITY, f64::min));
+        band.highs
+            .push(values.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+    }
+    band
+}
+
+/// A mean over seeds and their range, step by step.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Band {
+    /// The steps.
+    pub xs: Vec<f64>,
+    /// The mean at each.
+    pub means: Vec<f64>,
+    /// The lowest value at each.
+    pub lows: Vec<f64>,
+    /// The highest value at each.
+    pub highs: Vec<f64>,
+}
+
+impl Band {
+    /// The mean line's points.
+    pub fn mean_points(&self) -> Vec<[f64; 2]> {
+        self.xs
+            .iter()
+            .zip(&self.means)
+            .map(|(&x, &y)| [x, y])
+            .collect()
+    }
+
+    /// Each value through `f` (log10 for a log axis).
+    pub fn map(mut self, f: impl Fn(f64) -> f64) -> Self {
+        for values in [&mut self.means, &mut self.lows, &mut self.highs] {
+            for value in values.iter_mut() {
+                *value = f(*value);
+            }
+        }
+        self
+    }
+}
+
 /// The colour of run `index`: Tableau 10, distinct for the first ten runs and readable on the
 /// dark and light themes.
 pub fn run_color(index: usize) -> Color32 {
@@ -98,6 +162,26 @@ mod tests {
     #![allow(clippy::expect_used)]
 
     use super::*;
+
+    /// Two seeds' series, one of which stopped early: the mean and range where both have a
+    /// point, the longer one alone after.
+    #[test]
+    fn seeds_become_a_mean_and_a_band() {
+        let mut a = Series::default();
+        let mut b = Series::default();
+        for step in 1..=4 {
+            a.push(f64::from(step), f64::from(step));
+        }
+        for step in 1..=2 {
+            b.push(f64::from(step), 3.0 * f64::from(step));
+        }
+        let band = across_seeds(&[&b, &a]);
+        assert_eq!(band.xs, [1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(band.means, [2.0, 4.0, 3.0, 4.0]);
+        assert_eq!(band.lows, [1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(band.highs, [3.0, 6.0, 3.0, 4.0]);
+        assert_eq!(across_seeds(&[]), Band::default());
+    }
 
     #[test]
     fn long_series_are_decimated_and_end_at_the_newest_value() {

@@ -210,6 +210,8 @@ fn a_short_live_run_updates_the_plots() {
     view.config.train_images = Some(64);
     view.config.test_images = Some(50);
     view.config.epochs = 1;
+    // Two seeds: each run is drawn as its mean with a band.
+    view.config.seeds = vec![0, 1];
     // SGD at two learning rates: a sweep, so the grid shows too.
     view.runs.truncate(2);
     view.runs[1] = stepwise_engine::RunSpec {
@@ -282,15 +284,23 @@ fn a_short_live_run_updates_the_plots() {
         ("lr", &[0.01, 0.1][..])
     );
     assert!(harness.query_by_label("Sensitivity to lr").is_some());
-    for run in &board.runs {
-        let best = run
-            .history
-            .best_epoch()
-            .expect("an epoch ended")
-            .test_accuracy;
-        let cell = format!("{:.2}%", 100.0 * best);
+    let groups = board.groups();
+    assert_eq!(groups.len(), 2, "two runs");
+    for runs in &groups {
+        let seeds: Vec<u64> = runs.iter().map(|run| run.seed).collect();
+        assert_eq!(seeds, [0, 1], "{}: each at both seeds", runs[0].name);
+        let best: Vec<f32> = runs
+            .iter()
+            .map(|run| {
+                run.history
+                    .best_epoch()
+                    .expect("an epoch ended")
+                    .test_accuracy
+            })
+            .collect();
+        let cell = format!("{:.2}%", 100.0 * (best[0] + best[1]) / 2.0);
         let shown = harness.query_all_by_label(&cell).next().is_some();
-        assert!(shown, "the grid shows {cell}");
+        assert!(shown, "the grid shows the mean over seeds, {cell}");
     }
     // The log-scale switch redraws the same runs.
     harness.get_by_label("log scale").click();

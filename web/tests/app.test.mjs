@@ -116,6 +116,7 @@ test("a training comparison runs on WebGPU, its plot updates, and the URL keeps 
     batch_size: 4,
     train_images: 8,
     test_images: 4,
+    seeds: [0],
   });
   settings.experiment.runs = settings.experiment.runs.slice(0, 2);
   settings.experiment.device = "Gpu";
@@ -157,9 +158,10 @@ test("a training comparison runs on WebGPU, its plot updates, and the URL keeps 
     assert.equal(run.steps, 2, `${run.name}: 8 images in batches of 4`);
   }
   const csv = (await file("metrics.csv")).trim().split("\n");
-  assert.match(csv[0], /^run,kind,step,epoch,loss,lr,/);
-  assert.equal(csv.filter((line) => line.split(",")[1] === "step").length, 2 * 2);
-  assert.equal(csv.filter((line) => line.split(",")[1] === "epoch").length, 2);
+  assert.match(csv[0], /^run,seed,kind,step,epoch,loss,lr,/);
+  assert.equal(csv.filter((line) => line.split(",")[2] === "step").length, 2 * 2);
+  assert.equal(csv.filter((line) => line.split(",")[2] === "epoch").length, 2);
+  assert.deepEqual(results.runs.map((r) => r.seed), [0, 0]);
   assert.match(await file("config.toml"), /batch_size = 4/);
   assert.equal(await file("nothing.txt"), undefined);
 

@@ -89,9 +89,25 @@ impl ExperimentView {
             ui.add(egui::DragValue::new(&mut self.config.batch_size).range(1..=1024))
                 .labelled_by(label.id);
             ui.end_row();
-            let label = ui.label("seed");
-            ui.add(egui::DragValue::new(&mut self.config.seed))
-                .labelled_by(label.id);
+            let label = ui.label("seeds");
+            ui.horizontal(|ui| {
+                let mut count = self.config.seeds.len() as u64;
+                let mut first = self.config.seeds.first().copied().unwrap_or(0);
+                let changed = ui
+                    .add(egui::DragValue::new(&mut count).range(1..=20))
+                    .on_hover_text(
+                        "every run is trained once per seed; the runs of a seed share their \
+                         initial weights and batches",
+                    )
+                    .changed()
+                    | ui.add(egui::DragValue::new(&mut first).prefix("from "))
+                        .changed();
+                if changed && let Some(seeds) = ExperimentConfig::seeds_from(first, count) {
+                    self.config.seeds = seeds;
+                }
+            })
+            .response
+            .labelled_by(label.id);
             ui.end_row();
             for (name, value) in [
                 ("train images", &mut self.config.train_images),

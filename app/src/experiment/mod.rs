@@ -173,7 +173,7 @@ impl ExperimentView {
 
     /// Keeps the experiment that ended (to save its results) and what its data shows.
     fn set_ended(&mut self, experiment: Box<Experiment>) {
-        let runs = experiment.config().runs.len();
+        let runs = experiment.run_count();
         let histories: Vec<RunHistory> = (0..runs)
             .map(|r| experiment.history(r).cloned().unwrap_or_default())
             .collect();

@@ -4,7 +4,8 @@
     python3 crates/cli/benches/main_job.py [--stepwise target/release/stepwise]
         [--python python3] [--repeat N] [--device cpu|gpu] [--data-dir DIR] [--keep DIR]
 
-Runs `stepwise compare --preset seed-optimizers --quick --device DEVICE` and
+Runs `stepwise compare --preset seed-optimizers --quick --seeds 1 --device DEVICE` (one seed, as
+the PyTorch job trains; the preset's three seeds take three times as long on both sides) and
 `torch_main_job.py` (the same five optimizers, network, batch size, epochs and image counts; on
 `cuda` where DEVICE is `gpu`) in turn, N times (A B A B ...), and prints each run's training images
 per second (training steps only: Stepwise's `images_per_second`, summed over epochs), each job's
@@ -74,8 +75,8 @@ def main():
     for i in range(args.repeat):
         out = os.path.join(work, f"stepwise-{i}")
         wall, cpu = timed(
-            [args.stepwise, "compare", "--preset", "seed-optimizers", "--quick", "--device",
-             args.device, "--data-dir", stepwise_data, "--out", out, "--force"],
+            [args.stepwise, "compare", "--preset", "seed-optimizers", "--quick", "--seeds", "1",
+             "--device", args.device, "--data-dir", stepwise_data, "--out", out, "--force"],
             os.path.join(work, f"stepwise-{i}.log"))
         sides["stepwise"].append((wall, cpu, stepwise_rates(os.path.join(out, "results.json"))))
         report = os.path.join(work, f"pytorch-{i}.json")

@@ -103,11 +103,27 @@ fn compare_writes_every_output_and_refuses_to_overwrite() {
         "{report}"
     );
     assert!(report.contains("![Test accuracy per epoch](test_accuracy.png)"));
-    for plot in ["loss", "test_accuracy", "accuracy_time", "lr"] {
+    for plot in [
+        "loss",
+        "loss_time",
+        "test_accuracy",
+        "accuracy_time",
+        "lr",
+        "step_size",
+        "update_ratio",
+    ] {
+        assert!(
+            report.contains(&format!("]({plot}.png)")),
+            "{plot} in the report"
+        );
         let png = image::open(out.join(format!("{plot}.png")))
             .expect("png decodes")
             .to_rgb8();
-        assert_eq!(png.dimensions(), (960, 540));
+        assert_eq!(
+            png.dimensions(),
+            (1920, 1080),
+            "{plot}: PNG at twice the SVG's size"
+        );
         // Both runs' colours (category10 blue and orange) are drawn.
         for colour in [[0x1f, 0x77, 0xb4], [0xff, 0x7f, 0x0e]] {
             assert!(
@@ -158,6 +174,87 @@ fn compare_writes_every_output_and_refuses_to_overwrite() {
     );
     assert!(out.join("checkpoint.safetensors").is_file());
     assert!(out.join("loss.png").is_file());
+}
+
+/// `--seeds 2`: every run at seeds 0 and 1, each seed in every output, and a report that
+/// compares the runs seed by seed.
+#[test]
+fn seeds_repeat_every_run_and_the_report_pairs_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config, data) = setup(dir.path());
+    let out = dir.path().join("out");
+    let out_str = out.display().to_string();
+    let mut args = compare_args(&config, &out_str, &data);
+    args.extend(["--seeds", "2", "--epochs", "1"]);
+    let run = stepwise(&args);
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains(": 2 runs x 2 seeds, 1 epochs"), "{stderr}");
+
+    let results = results(&out);
+    assert_eq!(results["seeds"], serde_json::json!([0, 1]));
+    let runs: Vec<(String, u64)> = results["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().expect("name").to_owned(),
+                r["seed"].as_u64().expect("seed"),
+            )
+        })
+        .collect();
+    let expected = [("SGD", 0), ("Adam", 0), ("SGD", 1), ("Adam", 1)];
+    assert_eq!(
+        runs,
+        expected.map(|(name, seed)| (name.to_owned(), seed)),
+        "every run at every seed, seed by seed"
+    );
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).expect("metrics.csv");
+    assert!(csv.starts_with("run,seed,kind,"), "{csv}");
+    assert_eq!(
+        csv.lines().count(),
+        1 + 4 * (2 + 1),
+        "2 steps and 1 epoch per run and seed"
+    );
+    assert!(csv.lines().any(|l| l.starts_with("Adam,1,epoch,")), "{csv}");
+    let toml = std::fs::read_to_string(out.join("config.toml")).expect("config.toml");
+    assert!(toml.contains("seeds = [0, 1]"), "{toml}");
+
+    let report = std::fs::read_to_string(out.join("report.md")).expect("report.md");
+    assert!(
+        report.contains("| seeds | 2 (0, 1); the runs of a seed share"),
+        "{report}"
+    );
+    assert!(
+        report.contains("Accuracies are the mean over 2 seeds"),
+        "{report}"
+    );
+    assert!(report.contains("## Paired differences"), "{report}");
+    assert!(
+        report.contains("| SGD − Adam |") || report.contains("| Adam − SGD |"),
+        "{report}"
+    );
+    assert!(report.contains("test acc (mean ± sd, range)"), "{report}");
+    assert!(
+        report.contains("mean of its 2 seeds, with their range as a band"),
+        "{report}"
+    );
+    let svg = std::fs::read_to_string(out.join("loss.svg")).expect("loss.svg");
+    assert!(svg.contains("mean of 2 seeds, band: their range"), "{svg}");
+    // The terminal's summary says it is a mean.
+    let stdout = text(&run.stdout);
+    assert!(stdout.contains("run (mean of 2 seeds)"), "{stdout}");
+
+    // --seed moves the first seed; a resume takes no seed flags.
+    assert_refused(
+        &["compare", "--resume", &out_str, "--seeds", "3"],
+        "drop --epochs, --batch-size, --seed, --seeds",
+    );
+    assert_refused(
+        &quick(&out_str, &["--seeds", "0"]),
+        "invalid value '0' for '--seeds <N>'",
+    );
 }
 
 /// Runs `stepwise args` and checks that it was refused (exit status 2) with `message` on stderr.

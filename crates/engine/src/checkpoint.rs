@@ -1,15 +1,16 @@
 //! The whole experiment at an epoch boundary, in one safetensors file.
 //!
-//! Tensors: `run{r}.model.{k}` (the k-th float tensor of run r's model in module order: weights and
+//! Runs are numbered as [`ExperimentConfig::run_at`] orders them (every configured run once per
+//! seed). Tensors: `run{r}.model.{k}` (the k-th float tensor of run r's model in module order: weights and
 //! batch norm's running statistics), `run{r}.state.{k}.{buffer}` (its optimizer state, under
 //! `torch.optim`'s buffer names) and `run{r}.steps` (the step metrics, one row per step, in
 //! [`STEP_COLUMNS`](crate::STEP_COLUMNS) order). The metadata entry `stepwise` holds the resolved
-//! configuration, the epoch reached, each run's status, step count and epoch metrics, the data
+//! configuration, the epoch reached, each run's seed, status, step count and epoch metrics, the data
 //! trained on (its source, image counts and fingerprint) and a CRC-32 of every tensor's bytes, as
 //! JSON. Resuming verifies every checksum and the data's fingerprint before anything trains.
 //!
 //! Nothing random remains to save: initial weights and the batch order of every epoch are functions
-//! of the configuration's seed (and the epoch), so a resumed experiment sees the same batches.
+//! of each run's seed (and the epoch), so a resumed experiment sees the same batches.
 //! The file is written beside its destination and renamed over it, so a crash leaves the previous
 //! checkpoint intact.
 
@@ -31,13 +32,14 @@ use crate::{EngineError, ExperimentConfig};
 pub const FILE_NAME: &str = "checkpoint.safetensors";
 
 const METADATA_KEY: &str = "stepwise";
-/// Format 2 added the tensors' checksums and the data's fingerprint; format 1 files (without
-/// them) are still read.
-const FORMAT_VERSION: u32 = 2;
+/// Format 2 added the tensors' checksums and the data's fingerprint, format 3 seeds (a list in the
+/// configuration, each run's own); earlier files are still read.
+const FORMAT_VERSION: u32 = 3;
 
 #[derive(Serialize, Deserialize)]
 struct Metadata {
     format: u32,
+    #[serde(deserialize_with = "upgraded_config")]
     config: ExperimentConfig,
     epochs_done: u32,
     runs: Vec<RunMetadata>,
@@ -112,8 +114,21 @@ impl DataUsed {
     }
 }
 
+/// A configuration as any format wrote it: `seed = N` before format 3.
+fn upgraded_config<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<ExperimentConfig, D::Error> {
+    use serde::de::Error;
+    let mut table = toml::Table::deserialize(deserializer)?;
+    crate::config::upgrade_seed(&mut table).map_err(D::Error::custom)?;
+    ExperimentConfig::deserialize(table).map_err(D::Error::custom)
+}
+
 #[derive(Serialize, Deserialize)]
 struct RunMetadata {
+    /// The run's seed (absent before format 3, which had one seed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    seed: Option<u64>,
     steps: u64,
     status: RunStatus,
     epochs: Vec<EpochMetrics>,
@@ -178,6 +193,7 @@ impl Experiment {
         let mut entries = Vec::new();
         let mut runs = Vec::new();
         for (r, run) in self.runs().iter().enumerate() {
+            let seed = self.run_label(r).map(|(_, seed)| seed);
             if let Some(model) = &run.model {
                 let mut tensors = Collect::default();
                 model.visit(&mut tensors);
@@ -215,6 +231,7 @@ impl Experiment {
                 bytes: rows,
             });
             runs.push(RunMetadata {
+                seed,
                 steps: run.steps(),
                 status: run.status,
                 epochs: run.history.epochs.clone(),
@@ -343,8 +360,20 @@ impl Checkpoint {
                 metadata.format
             )));
         }
-        if metadata.runs.len() != metadata.config.runs.len() {
+        if metadata.runs.len() != metadata.config.run_count() {
             return Err(fail("run count differs from its configuration".into()));
+        }
+        let seeds = (0..metadata.config.run_count())
+            .filter_map(|r| metadata.config.run_at(r).map(|(_, seed)| seed));
+        if let Some(r) = metadata
+            .runs
+            .iter()
+            .zip(seeds)
+            .position(|(run, seed)| run.seed.is_some_and(|saved| saved != seed))
+        {
+            return Err(fail(format!(
+                "run{r}'s seed differs from its configuration's: the file is inconsistent"
+            )));
         }
         Ok(Self {
             path: path.to_path_buf(),
@@ -375,7 +404,9 @@ impl Checkpoint {
                 });
             }
         };
-        let file: toml::Table = toml::from_str(&text).map_err(|err| invalid(err.to_string()))?;
+        let mut file: toml::Table =
+            toml::from_str(&text).map_err(|err| invalid(err.to_string()))?;
+        crate::config::upgrade_seed(&mut file).map_err(invalid)?;
         let saved: toml::Table = self
             .metadata
             .config
@@ -488,7 +519,11 @@ fn restore_run(
     if let Some(error) = load.error {
         return Err(error);
     }
-    let optimizer = config.runs[r].optimizer;
+    let optimizer = config
+        .run_at(r)
+        .ok_or_else(|| format!("run{r} is not in the configuration"))?
+        .0
+        .optimizer;
     let names: Vec<&'static str> = optimizer
         .init_state(0)
         .buffers()

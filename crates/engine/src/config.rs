@@ -35,8 +35,9 @@ pub const PRESETS: [(&str, &str); 3] = [
 /// about 43 times the loss of a uniform guess over CIFAR-10's ten classes (ln 10 ≈ 2.3).
 pub const DEFAULT_DIVERGENCE_LOSS: f64 = 100.0;
 
-/// A fully resolved experiment: several runs of one model on one data set, from the same initial
-/// weights (drawn from `seed`) and the same batch order (also from `seed`).
+/// A fully resolved experiment: several runs of one model on one data set, each trained once per
+/// seed; the runs of one seed start from the same initial weights and see the same batch order
+/// (both drawn from the seed), so that every comparison between runs is paired by seed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentConfig {
@@ -55,9 +56,10 @@ pub struct ExperimentConfig {
     pub epochs: u32,
     /// Images per training step.
     pub batch_size: usize,
-    /// Seed of the initial weights and of the batch order.
-    #[serde(default)]
-    pub seed: u64,
+    /// Seeds of the initial weights and of the batch order: every run is trained once per seed.
+    /// (`seed = N`, as configurations before seeds wrote it, reads as `seeds = [N]`.)
+    #[serde(default = "default_seeds")]
+    pub seeds: Vec<u64>,
     /// Train on the first this many training images (all when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_images: Option<usize>,
@@ -87,6 +89,23 @@ const fn default_divergence_loss() -> f64 {
 
 const fn default_metrics_every() -> u64 {
     1
+}
+
+pub(crate) fn default_seeds() -> Vec<u64> {
+    vec![0]
+}
+
+/// `seed = N`, the key configurations had before seeds, as `seeds = [N]` (both at once is
+/// refused): old config files, results folders and checkpoints keep reading.
+pub(crate) fn upgrade_seed(table: &mut toml::Table) -> Result<(), String> {
+    let Some(seed) = table.remove("seed") else {
+        return Ok(());
+    };
+    if table.contains_key("seeds") {
+        return Err("`seed` and `seeds` both set: keep `seeds` (a list)".into());
+    }
+    table.insert("seeds".into(), toml::Value::Array(vec![seed]));
+    Ok(())
 }
 
 /// One run: a name and an optimizer with every hyperparameter resolved.
@@ -383,6 +402,7 @@ impl Layers {
         let mut scaled = false;
         for (origin, text) in texts.iter().rev() {
             let mut layer = parse_table(text, origin)?;
+            upgrade_layer(&mut layer, origin, text)?;
             // A `[quick]` table is the layer's laptop scale; a `quick = true` records one applied.
             match layer.remove("quick") {
                 Some(toml::Value::Table(quick)) if self.quick => {
@@ -545,6 +565,27 @@ pub fn preset_text(name: &str) -> Result<&'static str, ConfigError> {
         })
 }
 
+/// [`upgrade_seed`] on a layer and on its `[quick]` table.
+fn upgrade_layer(layer: &mut toml::Table, origin: &str, text: &str) -> Result<(), ConfigError> {
+    let mut result = upgrade_seed(layer);
+    if let Some(toml::Value::Table(quick)) = layer.get_mut("quick") {
+        result = result.and(upgrade_seed(quick));
+    }
+    result.map_err(|message| {
+        let start = DeTable::parse(text)
+            .ok()
+            .and_then(|document| value_span(document.get_ref(), &[Key::Name("seed".into())]));
+        ConfigError::Invalid {
+            at: Location {
+                origin: Some(origin.into()),
+                line_column: start.map(|span| line_column(text, span.start)),
+            },
+            key: "seed".into(),
+            message,
+        }
+    })
+}
+
 fn parse_table(text: &str, origin: &str) -> Result<toml::Table, ConfigError> {
     text.parse::<toml::Table>()
         .map_err(|err| ConfigError::Syntax {
@@ -623,6 +664,20 @@ impl ExperimentConfig {
             };
             return Err((path, message));
         }
+        if self.seeds.is_empty() {
+            return invalid("seeds", "must list at least one seed");
+        }
+        if let Some(seed) = self
+            .seeds
+            .iter()
+            .enumerate()
+            .find_map(|(i, seed)| self.seeds[..i].contains(seed).then_some(seed))
+        {
+            return invalid(
+                "seeds",
+                &format!("seed {seed} is listed twice (a seed trains the same runs again)"),
+            );
+        }
         if self.runs.is_empty() {
             return invalid("runs", "must list at least one run");
         }
@@ -647,6 +702,27 @@ impl ExperimentConfig {
             }
         }
         Ok(())
+    }
+
+    /// `count` consecutive seeds from `first` (what `--seeds N` and the app's seed count mean);
+    /// `None` when they would pass `u64::MAX`.
+    pub fn seeds_from(first: u64, count: u64) -> Option<Vec<u64>> {
+        first.checked_add(count.checked_sub(1)?)?;
+        Some((0..count).map(|i| first + i).collect())
+    }
+
+    /// Runs trained: every configured run once per seed.
+    pub fn run_count(&self) -> usize {
+        self.runs.len() * self.seeds.len()
+    }
+
+    /// The configured run and seed of trained run `index`. Trained runs are ordered seed by seed
+    /// (all runs of the first seed, then of the next), as events, results and checkpoints number
+    /// them.
+    pub fn run_at(&self, index: usize) -> Option<(&RunConfig, u64)> {
+        let per_seed = self.runs.len().max(1);
+        let seed = *self.seeds.get(index / per_seed)?;
+        Some((self.runs.get(index % per_seed)?, seed))
     }
 
     /// The configuration as TOML, readable back by [`Layers::resolve`] as a config file.

@@ -159,10 +159,12 @@ pub(crate) struct EpochTally {
 // allocations.
 #[allow(clippy::large_enum_variant)]
 enum Phase {
-    /// Training on batch `batch` of the epoch, run `run` next.
+    /// Training, run `run` next, in rounds: each seed's runs step on that seed's next batch.
     Train {
-        batches: Batches<Arc<Images>>,
-        current: Option<Batch>,
+        /// Each seed's batch order this epoch, in the order of the configuration's seeds.
+        batches: Vec<Batches<Arc<Images>>>,
+        /// The batch the runs of seed (index) `.0` are stepping on this round.
+        current: Option<(usize, Batch)>,
         run: usize,
     },
     /// Evaluating a group of runs on the test images, batch by batch.
@@ -222,8 +224,9 @@ impl Readback {
     }
 }
 
-/// Several runs of one model trained side by side from the same initial weights on the same batch
-/// order, interleaved step by step.
+/// Several runs of one model trained side by side, once per seed, interleaved step by step: the
+/// runs of one seed start from the same initial weights and step on the same batches. Runs are
+/// numbered as [`ExperimentConfig::run_at`] orders them (seed by seed).
 pub struct Experiment {
     config: ExperimentConfig,
     compute: Compute,
@@ -248,7 +251,7 @@ pub struct Experiment {
 
 impl Experiment {
     /// A new experiment on `data` (cut to the configured sizes), every run starting from the
-    /// weights drawn from the configuration's seed.
+    /// weights drawn from its seed.
     ///
     /// # Errors
     /// [`EngineError`] for an invalid configuration or empty data.
@@ -324,14 +327,14 @@ impl Experiment {
     ) -> Result<Vec<Run>, EngineError> {
         let device = compute.device().autodiff();
         let architecture = config.model.config(stepwise_data::CLASSES.len());
-        // A model built per run from the same seed: the same weights, in buffers and batch-norm
-        // statistics of its own (a cloned module would share its running statistics, which burn
-        // keeps behind a shared lock, and the fused step writes weights in place).
-        config
-            .runs
-            .iter()
-            .map(|run| {
-                let model = ResNet::new(&architecture, config.seed, &device)?;
+        // A model built per run from its seed: the runs of a seed start from the same weights, in
+        // buffers and batch-norm statistics of their own (a cloned module would share its running
+        // statistics, which burn keeps behind a shared lock, and the fused step writes weights in
+        // place).
+        (0..config.run_count())
+            .filter_map(|index| config.run_at(index))
+            .map(|(run, seed)| {
+                let model = ResNet::new(&architecture, seed, &device)?;
                 let optimizer =
                     stepwise_optim::Optimizer::new(run.optimizer, config.schedule.clone())?;
                 Ok(Run::new(optimizer, model))
@@ -384,6 +387,18 @@ impl Experiment {
         self.epochs_done
     }
 
+    /// Runs trained: every configured run once per seed.
+    pub fn run_count(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// Run `run`'s name (its configured run's) and seed.
+    pub fn run_label(&self, run: usize) -> Option<(&str, u64)> {
+        self.config
+            .run_at(run)
+            .map(|(config, seed)| (config.name.as_str(), seed))
+    }
+
     /// Steps run `run` has taken and recorded.
     pub fn steps(&self, run: usize) -> u64 {
         self.runs.get(run).map_or(0, Run::steps)
@@ -418,18 +433,31 @@ impl Experiment {
         } else {
             Augment::default()
         };
+        let batches = self
+            .config
+            .seeds
+            .iter()
+            .map(|&seed| {
+                Batches::new(
+                    Arc::clone(&self.train),
+                    seed,
+                    u64::from(self.epochs_done),
+                    self.config.batch_size,
+                    Normalization::CIFAR10,
+                    augment,
+                )
+            })
+            .collect();
         Phase::Train {
-            batches: Batches::new(
-                Arc::clone(&self.train),
-                self.config.seed,
-                u64::from(self.epochs_done),
-                self.config.batch_size,
-                Normalization::CIFAR10,
-                augment,
-            ),
+            batches,
             current: None,
             run: 0,
         }
+    }
+
+    /// The index, in the configuration's seeds, of run `run`'s seed.
+    fn seed_index(&self, run: usize) -> usize {
+        run / self.config.runs.len().max(1)
     }
 
     fn next_active(&self, from: usize) -> Option<usize> {
@@ -457,9 +485,21 @@ impl Experiment {
                     events.push(Event::Finished);
                     return Ok(events);
                 }
+                let group = self.training_group(run);
+                let Some((&first, &last)) = group.first().zip(group.last()) else {
+                    // Every run has taken its step of this round: the next round.
+                    self.phase = Phase::Train {
+                        batches,
+                        current: None,
+                        run: 0,
+                    };
+                    return Ok(vec![]);
+                };
+                let stream = self.seed_index(first);
                 let current: Batch = match current {
-                    Some(current) => current,
-                    None => match batches.next() {
+                    Some((seed, current)) if seed == stream => current,
+                    // Every seed's order has as many batches: the first to end ends the epoch.
+                    _ => match batches[stream].next() {
                         Some(batch) => {
                             let n = batch.len();
                             let (images, labels) = batch.into_tensors(&self.train_device);
@@ -472,22 +512,12 @@ impl Experiment {
                         }
                     },
                 };
-                let group = self.next_group(run);
-                let Some(&last) = group.last() else {
-                    // Every run has seen this batch: the next one.
-                    self.phase = Phase::Train {
-                        batches,
-                        current: None,
-                        run: 0,
-                    };
-                    return Ok(vec![]);
-                };
                 let queued = self.queue_steps(&group, &current);
                 let events = self.settle().await?;
                 self.in_flight = queued;
                 self.phase = Phase::Train {
                     batches,
-                    current: Some(current),
+                    current: Some((stream, current)),
                     run: last + 1,
                 };
                 Ok(events)
@@ -556,6 +586,16 @@ impl Experiment {
             .filter(|&r| self.runs[r].status == RunStatus::Training)
             .take(self.group_size)
             .collect()
+    }
+
+    /// [`next_group`](Self::next_group) cut to the runs of one seed: they step on one batch.
+    fn training_group(&self, from: usize) -> Vec<usize> {
+        let mut group = self.next_group(from);
+        if let Some(&first) = group.first() {
+            let seed = self.seed_index(first);
+            group.retain(|&run| self.seed_index(run) == seed);
+        }
+        group
     }
 
     /// Evaluation of the next active runs from `from`, if any are left this epoch.

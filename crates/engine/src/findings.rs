@@ -19,67 +19,96 @@ pub struct Note {
 /// AdaBound's bounds count as closed when both lie within this share of their target.
 const CLOSED: f64 = 0.1;
 
-/// The notes the recorded `histories` of `config`'s runs (in configuration order) support, with
-/// `statuses` their ends.
+/// The notes the recorded `histories` of the experiment's runs (numbered as
+/// [`ExperimentConfig::run_at`] orders them: every configured run once per seed) support, with
+/// `statuses` their ends. A note true of every seed is made once; one about a seed names it.
 pub fn notes(
     config: &ExperimentConfig,
     histories: &[RunHistory],
     statuses: &[RunStatus],
 ) -> Vec<Note> {
     let mut notes = Vec::new();
-    let runs = || config.runs.iter().zip(histories).zip(statuses);
-    for (i, ((a, history_a), _)) in runs().enumerate() {
-        for ((b, history_b), _) in runs().skip(i + 1) {
-            if same_losses(history_a, history_b) {
+    // Configured run `i`'s trained runs, one per seed: (seed, history, status).
+    let seeds = |i: usize| {
+        (0..config.seeds.len()).filter_map(move |s| {
+            let index = s * config.runs.len() + i;
+            Some((config.seeds[s], histories.get(index)?, statuses.get(index)?))
+        })
+    };
+    let label = |name: &str, seed: u64| {
+        if config.seeds.len() > 1 {
+            format!("{name} (seed {seed})")
+        } else {
+            name.to_owned()
+        }
+    };
+    for (i, a) in config.runs.iter().enumerate() {
+        for (j, b) in config.runs.iter().enumerate().skip(i + 1) {
+            let mut pairs = seeds(i).zip(seeds(j)).peekable();
+            let Some(((_, first, _), _)) = pairs.peek() else {
+                continue;
+            };
+            let steps = first.steps.len();
+            if pairs.all(|((_, x, _), (_, y, _))| same_losses(x, y)) {
+                let seeds = if config.seeds.len() > 1 {
+                    format!(", in each of the {} seeds", config.seeds.len())
+                } else {
+                    String::new()
+                };
                 notes.push(Note {
                     runs: vec![a.name.clone(), b.name.clone()],
                     text: format!(
-                        "{} and {} have identical losses at every one of their {} steps: they \
-                         took the same steps.",
-                        a.name,
-                        b.name,
-                        history_a.steps.len()
+                        "{} and {} have identical losses at every one of their {steps} steps{seeds}: \
+                         they took the same steps.",
+                        a.name, b.name
                     ),
                 });
             }
         }
     }
-    for ((run, history), status) in runs() {
+    for (i, run) in config.runs.iter().enumerate() {
         let name = &run.name;
         let note = |text: String| Note {
             runs: vec![name.clone()],
             text,
         };
-        if let Some(text) = ineffective_decay(name, run.optimizer, history) {
-            notes.push(note(text));
+        // What the optimizer's internals did is told from its longest seed: the schedule and the
+        // bounds' formula are the same at every seed.
+        if let Some((_, history, _)) = seeds(i).max_by_key(|(_, history, _)| history.steps.len()) {
+            if let Some(text) = ineffective_decay(name, run.optimizer, history) {
+                notes.push(note(text));
+            }
+            if let Some(text) = bounds_note(name, run.optimizer, history) {
+                notes.push(note(text));
+            }
+            if let Some(text) = rectification_note(name, history) {
+                notes.push(note(text));
+            }
         }
-        if let RunStatus::Diverged { step, loss } = status {
-            let epoch = history
-                .steps
-                .iter()
-                .find(|s| s.step == *step)
-                .map_or(String::new(), |s| format!(" in epoch {}", s.epoch));
-            notes.push(note(format!(
-                "{name} diverged at step {step}{epoch} (loss {loss}) and stopped there."
-            )));
-        }
-        let chance = 1.0 / stepwise_data::CLASSES.len() as f32;
-        if let Some(best) = history.best_epoch()
-            && best.test_accuracy < chance
-        {
-            notes.push(note(format!(
-                "{name} never beat chance: its best test accuracy is {:.1}% (chance is {:.0}% \
-                 for {} classes).",
-                100.0 * best.test_accuracy,
-                100.0 * chance,
-                stepwise_data::CLASSES.len()
-            )));
-        }
-        if let Some(text) = bounds_note(name, run.optimizer, history) {
-            notes.push(note(text));
-        }
-        if let Some(text) = rectification_note(name, history) {
-            notes.push(note(text));
+        for (seed, history, status) in seeds(i) {
+            let labelled = label(name, seed);
+            if let RunStatus::Diverged { step, loss } = status {
+                let epoch = history
+                    .steps
+                    .iter()
+                    .find(|s| s.step == *step)
+                    .map_or(String::new(), |s| format!(" in epoch {}", s.epoch));
+                notes.push(note(format!(
+                    "{labelled} diverged at step {step}{epoch} (loss {loss}) and stopped there."
+                )));
+            }
+            let chance = 1.0 / stepwise_data::CLASSES.len() as f32;
+            if let Some(best) = history.best_epoch()
+                && best.test_accuracy < chance
+            {
+                notes.push(note(format!(
+                    "{labelled} never beat chance: its best test accuracy is {:.1}% (chance is \
+                     {:.0}% for {} classes).",
+                    100.0 * best.test_accuracy,
+                    100.0 * chance,
+                    stepwise_data::CLASSES.len()
+                )));
+            }
         }
     }
     notes

@@ -1,7 +1,8 @@
 //! # stepwise-engine
 //!
-//! Trains several runs of one ResNet side by side, from the **same initial weights** on the **same
-//! batch order**, so that what differs between them is the optimizer alone. The CLI drives it from
+//! Trains several runs of one ResNet side by side, once per seed; the runs of a seed start from the
+//! **same initial weights** and see the **same batch order**, so that what differs between them is
+//! the optimizer alone, and every comparison is paired by seed. The CLI drives it from
 //! a thread, the app from a thread on the desktop and an async task in the browser: the caller
 //! advances it one unit of work at a time ([`Experiment::advance`]) and receives [`Event`]s.
 //!
@@ -11,7 +12,9 @@
 //! - [`Experiment`]: the state machine, on the GPU (burn-wgpu, fused kernels) or the CPU (flex,
 //!   reference optimizers); per-step [`StepMetrics`], per-epoch [`EpochMetrics`], divergence;
 //! - [`checkpoint`]: the whole experiment in one safetensors file, written atomically;
-//! - [`output`]: `config.toml`, `metrics.csv` and `results.json`.
+//! - [`output`]: `config.toml`, `metrics.csv` and `results.json`;
+//! - [`standings`], [`stats`] and [`findings`]: the runs ranked over their seeds, what is noise,
+//!   and what the data shows.
 
 pub mod checkpoint;
 mod config;
@@ -21,6 +24,7 @@ pub mod findings;
 mod metrics;
 pub mod output;
 mod probe;
+pub mod standings;
 pub mod stats;
 
 pub use config::{

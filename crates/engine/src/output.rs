@@ -1,5 +1,5 @@
 //! An experiment's results as files: `config.toml` (the resolved configuration, a valid config file
-//! itself), `metrics.csv` (one row per run per step, and per run per epoch) and `results.json`
+//! itself), `metrics.csv` (one row per run and seed per step, and per epoch) and `results.json`
 //! ([`Results`]). Each file is written beside its destination and renamed over it, so a reader
 //! never sees half a file; one process at a time writes into a folder ([`FolderLock`]).
 
@@ -49,7 +49,7 @@ pub fn files_replaced(dir: &Path, also: &[&'static str]) -> Result<Vec<&'static 
         .collect())
 }
 
-/// Epoch columns of `metrics.csv`, after `run`, `kind` and the step columns.
+/// Epoch columns of `metrics.csv`, after `run`, `seed`, `kind` and the step columns.
 pub const EPOCH_COLUMNS: [&str; 7] = [
     "train_loss",
     "train_accuracy",
@@ -85,15 +85,21 @@ pub struct Results {
     pub epochs: u32,
     /// Epochs every run has completed (fewer than `epochs` when stopped early).
     pub epochs_completed: u32,
-    /// The runs, in configuration order.
+    /// The seeds every run was trained with (`[0]` in results written before seeds).
+    #[serde(default = "crate::config::default_seeds")]
+    pub seeds: Vec<u64>,
+    /// The runs trained, seed by seed: every configured run at the first seed, then at the next.
     pub runs: Vec<RunResult>,
 }
 
 /// One run in `results.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
-    /// The run's name.
+    /// The run's name (its configured run's: the same at every seed).
     pub name: String,
+    /// The seed of its initial weights and batch order.
+    #[serde(default)]
+    pub seed: u64,
     /// The optimizer.
     pub optimizer: OptimizerKind,
     /// Every hyperparameter, resolved (defaults written out).
@@ -215,11 +221,9 @@ impl Results {
     /// The results so far of `experiment`.
     pub fn of(experiment: &Experiment) -> Self {
         let config = experiment.config();
-        let runs = config
-            .runs
-            .iter()
-            .enumerate()
-            .map(|(r, run)| {
+        let runs = (0..experiment.run_count())
+            .filter_map(|r| config.run_at(r).map(|(run, seed)| (r, run, seed)))
+            .map(|(r, run, seed)| {
                 let history = experiment.history(r).cloned().unwrap_or_default();
                 let status = experiment.status(r).unwrap_or(RunStatus::Training);
                 let hyperparameters = hyperparameters(run.optimizer);
@@ -231,6 +235,7 @@ impl Results {
                 };
                 RunResult {
                     name: run.name.clone(),
+                    seed,
                     optimizer: run.optimizer.kind(),
                     hyperparameters,
                     status: status_name.into(),
@@ -256,6 +261,7 @@ impl Results {
             batch_size: config.batch_size,
             epochs: config.epochs,
             epochs_completed: experiment.epochs_done(),
+            seeds: config.seeds.clone(),
             runs,
         }
     }
@@ -325,26 +331,43 @@ pub fn read(dir: &Path) -> Result<Recorded, EngineError> {
             epochs: run.epochs.clone(),
         })
         .collect();
+    // Files written before seeds have no `seed` column (their one seed is 0).
+    let seeded = reader
+        .headers()
+        .ok()
+        .and_then(|h| h.get(1).map(str::to_owned))
+        == Some("seed".into());
+    let first_step_column = if seeded { 3 } else { 2 };
     for (index, record) in reader.records().enumerate() {
         // Line 1 is the header.
         let line = index + 2;
         let record = record.map_err(|err| invalid(format!("line {line}: {err}")))?;
-        if record.get(1) != Some("step") {
+        if record.get(first_step_column - 1) != Some("step") {
             continue;
         }
         let name = record.get(0).unwrap_or_default();
+        let seed = if seeded {
+            let field = record.get(1).unwrap_or_default();
+            field.parse::<u64>().map_err(|_| {
+                invalid(format!(
+                    "line {line}: seed is {field:?}, not a whole number"
+                ))
+            })?
+        } else {
+            0
+        };
         let run = results
             .runs
             .iter()
-            .position(|run| run.name == name)
+            .position(|run| run.name == name && run.seed == seed)
             .ok_or_else(|| {
                 invalid(format!(
-                    "line {line}: run {name:?} is not in {RESULTS_FILE}"
+                    "line {line}: run {name:?} at seed {seed} is not in {RESULTS_FILE}"
                 ))
             })?;
         let mut fields = [None; STEP_COLUMNS.len()];
         for (column, value) in fields.iter_mut().enumerate() {
-            let field = record.get(column + 2).unwrap_or_default();
+            let field = record.get(column + first_step_column).unwrap_or_default();
             if !field.is_empty() {
                 *value = Some(field.parse().map_err(|_| {
                     invalid(format!(
@@ -428,7 +451,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
 
 fn metrics_csv(experiment: &Experiment) -> Vec<u8> {
     let mut csv = csv::Writer::from_writer(Vec::new());
-    let header = ["run", "kind"]
+    let header = ["run", "seed", "kind"]
         .into_iter()
         .chain(STEP_COLUMNS)
         .chain(EPOCH_COLUMNS);
@@ -444,13 +467,17 @@ fn metrics_csv(experiment: &Experiment) -> Vec<u8> {
     };
     let field = |v: Option<f64>| v.map_or_else(String::new, number);
     let blank = || std::iter::repeat_n(String::new(), EPOCH_COLUMNS.len());
-    for (r, run) in experiment.config().runs.iter().enumerate() {
-        let Some(history) = experiment.history(r) else {
+    for r in 0..experiment.run_count() {
+        let (Some(history), Some((name, seed))) = (experiment.history(r), experiment.run_label(r))
+        else {
             continue;
         };
+        let run = [name.to_owned(), seed.to_string()];
         for step in &history.steps {
-            let row = [run.name.clone(), "step".into()]
+            let row = run
+                .clone()
                 .into_iter()
+                .chain(["step".into()])
                 .chain(step.fields().map(field))
                 .chain(blank());
             let _ = csv.write_record(row);
@@ -462,8 +489,10 @@ fn metrics_csv(experiment: &Experiment) -> Vec<u8> {
                 "loss" => number(f64::from(loss)),
                 _ => String::new(),
             });
-            let row = [run.name.clone(), "diverged".into()]
+            let row = run
+                .clone()
                 .into_iter()
+                .chain(["diverged".into()])
                 .chain(steps)
                 .chain(blank());
             let _ = csv.write_record(row);
@@ -482,8 +511,10 @@ fn metrics_csv(experiment: &Experiment) -> Vec<u8> {
                 epoch.eval_seconds,
                 epoch.images_per_second,
             ];
-            let row = [run.name.clone(), "epoch".into()]
+            let row = run
+                .clone()
                 .into_iter()
+                .chain(["epoch".into()])
                 .chain(steps)
                 .chain(values.map(number));
             let _ = csv.write_record(row);

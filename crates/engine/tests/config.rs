@@ -78,7 +78,11 @@ fn config_file_overrides_preset_and_flags_override_both() {
     let config = layers.resolve().expect("valid");
     assert_eq!(config.epochs, 2, "flag beats file");
     assert_eq!(config.batch_size, 16, "file beats preset");
-    assert_eq!(config.seed, 3);
+    assert_eq!(
+        config.seeds,
+        [3],
+        "`seed = N`, as files before seeds wrote it, is `seeds = [N]`"
+    );
     assert_eq!(config.model, Arch::ResNet8, "quick scale kept");
     assert_eq!(config.train_images, Some(2000));
 }
@@ -205,6 +209,55 @@ fn file_error(text: &str) -> String {
     .to_string()
 }
 
+/// Seeds: a list, every run trained once per seed, seed by seed; the presets' three at both
+/// scales; a bad list refused at its line.
+#[test]
+fn every_run_is_trained_once_per_seed() {
+    let config = Layers {
+        preset: Some("seed-optimizers".into()),
+        quick: true,
+        file: Some(("mine.toml".into(), "seeds = [7, 8]\n".into())),
+        ..Layers::default()
+    }
+    .resolve()
+    .expect("valid");
+    assert_eq!(config.seeds, [7, 8]);
+    assert_eq!(config.run_count(), 2 * config.runs.len());
+    let trained: Vec<(&str, u64)> = (0..config.run_count())
+        .map(|r| {
+            let (run, seed) = config.run_at(r).expect("in range");
+            (run.name.as_str(), seed)
+        })
+        .collect();
+    assert_eq!(trained[0], ("SGD", 7));
+    assert_eq!(trained[4], ("RAdam", 7));
+    assert_eq!(trained[5], ("SGD", 8));
+    assert_eq!(config.run_at(config.run_count()), None);
+    for quick in [false, true] {
+        let preset = ExperimentConfig::preset("seed-optimizers", quick).expect("preset");
+        assert_eq!(preset.seeds, [0, 1, 2], "quick: {quick}");
+    }
+    assert_eq!(ExperimentConfig::seeds_from(5, 3), Some(vec![5, 6, 7]));
+    assert_eq!(ExperimentConfig::seeds_from(u64::MAX, 2), None);
+    assert_eq!(
+        ExperimentConfig::seeds_from(u64::MAX, 1),
+        Some(vec![u64::MAX])
+    );
+
+    assert_eq!(
+        file_error("seeds = []"),
+        "bad.toml:1:9: seeds: must list at least one seed"
+    );
+    assert_eq!(
+        file_error("seeds = [1, 2, 1]"),
+        "bad.toml:1:9: seeds: seed 1 is listed twice (a seed trains the same runs again)"
+    );
+    assert_eq!(
+        file_error("epochs = 2\nseed = 1\nseeds = [1]"),
+        "bad.toml:2:8: seed: `seed` and `seeds` both set: keep `seeds` (a list)"
+    );
+}
+
 #[test]
 fn errors_name_the_file_line_column_and_key() {
     let err = error_of(Layers {
@@ -220,7 +273,7 @@ fn errors_name_the_file_line_column_and_key() {
     assert_eq!(
         file_error("epochs = 3\nepoch = 3"),
         "bad.toml:2:9: epoch: unknown field `epoch`, expected one of `preset`, `quick`, \
-         `description`, `model`, `epochs`, `batch_size`, `seed`, `train_images`, `test_images`, \
+         `description`, `model`, `epochs`, `batch_size`, `seeds`, `train_images`, `test_images`, \
          `augment`, `schedule`, `divergence_loss`, `metrics_every`, `runs`"
     );
     assert_eq!(

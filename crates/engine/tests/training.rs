@@ -130,13 +130,13 @@ fn runs_share_initial_weights_and_batches_and_report_every_metric() {
     assert_eq!(read.runs[0].hyperparameters["beta2"], 0.999);
     let csv = std::fs::read_to_string(dir.path().join(output::METRICS_FILE)).expect("csv");
     let rows: Vec<&str> = csv.lines().collect();
-    assert!(rows[0].starts_with("run,kind,step,epoch,loss,lr,grad_norm"));
+    assert!(rows[0].starts_with("run,seed,kind,step,epoch,loss,lr,grad_norm"));
     assert_eq!(
         rows.len(),
         1 + 2 * (6 + 2),
         "header, 6 steps and 2 epochs per run"
     );
-    assert!(rows[1].starts_with("adam,step,1,1,"), "{}", rows[1]);
+    assert!(rows[1].starts_with("adam,5,step,1,1,"), "{}", rows[1]);
     // The folder reads back as it was recorded (the app opens finished folders this way).
     let recorded = output::read(dir.path()).expect("folder reads back");
     assert_eq!(recorded.results, results);
@@ -469,6 +469,101 @@ fn a_resumed_experiment_ends_exactly_as_an_uninterrupted_one() {
     }
 }
 
+/// [`config`] at `seeds` (a TOML list) instead of its one seed.
+fn seeded(runs: &str, seeds: &str) -> ExperimentConfig {
+    config_from(&format!(
+        "model = \"resnet8\"\nepochs = 2\nbatch_size = 32\ntrain_images = 96\n\
+         test_images = 100\nseeds = {seeds}\nmetrics_every = 2\n{runs}"
+    ))
+}
+
+/// Several seeds: the runs of a seed start from the same weights on the same batches (their
+/// first losses are equal), other seeds differ, each seed trains exactly as it would alone, the
+/// seed is in every output, and a resumed experiment ends as an uninterrupted one.
+#[test]
+fn seeds_pair_their_runs_and_each_trains_as_if_alone() {
+    let mut experiment =
+        Experiment::new(seeded(TWO_RUNS, "[5, 9]"), sample(), Compute::Cpu).expect("new");
+    assert_eq!(experiment.run_count(), 4);
+    let labels: Vec<(&str, u64)> = (0..4)
+        .map(|r| experiment.run_label(r).expect("label"))
+        .collect();
+    assert_eq!(labels, [("adam", 5), ("sgd", 5), ("adam", 9), ("sgd", 9)]);
+    drive(&mut experiment, None);
+    let first_loss = |r: usize| experiment.history(r).expect("history").steps[0].loss;
+    assert_eq!(
+        first_loss(0),
+        first_loss(1),
+        "seed 5: same weights, same batch"
+    );
+    assert_eq!(
+        first_loss(2),
+        first_loss(3),
+        "seed 9: same weights, same batch"
+    );
+    assert_ne!(first_loss(0), first_loss(2), "seeds 5 and 9 differ");
+
+    let mut alone = Experiment::new(seeded(TWO_RUNS, "[9]"), sample(), Compute::Cpu).expect("new");
+    drive(&mut alone, None);
+    for (r, together) in [(0, 2), (1, 3)] {
+        let (a, b) = (
+            alone.history(r).expect("alone"),
+            experiment.history(together).expect("together"),
+        );
+        assert_eq!(a.steps, b.steps, "seed 9's run {r}: every step as if alone");
+        assert_eq!(a.epochs.len(), b.epochs.len());
+        for (x, y) in a.epochs.iter().zip(&b.epochs) {
+            assert_eq!(
+                (x.train_loss, x.test_loss, x.test_accuracy),
+                (y.train_loss, y.test_loss, y.test_accuracy)
+            );
+        }
+    }
+
+    // Every output names the seed, and reads back.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let results = output::write(dir.path(), &experiment).expect("write");
+    assert_eq!(results.seeds, [5, 9]);
+    let seeds: Vec<u64> = results.runs.iter().map(|r| r.seed).collect();
+    assert_eq!(seeds, [5, 5, 9, 9]);
+    let csv = std::fs::read_to_string(dir.path().join(output::METRICS_FILE)).expect("csv");
+    assert!(csv.starts_with("run,seed,kind,step,"), "{csv}");
+    assert!(
+        csv.lines().any(|line| line.starts_with("sgd,9,epoch,")),
+        "{csv}"
+    );
+    let recorded = output::read(dir.path()).expect("read back");
+    assert_eq!(recorded.results, results);
+    for r in 0..4 {
+        assert_eq!(
+            recorded.histories[r].steps,
+            experiment.history(r).expect("history").steps,
+            "run {r}'s steps read back from metrics.csv"
+        );
+    }
+    let toml = std::fs::read_to_string(dir.path().join(output::CONFIG_FILE)).expect("toml");
+    assert!(toml.contains("seeds = [5, 9]"), "{toml}");
+
+    // Stopped after the first epoch, checkpointed, resumed: the same ending.
+    let path = dir.path().join(checkpoint::FILE_NAME);
+    let mut interrupted =
+        Experiment::new(seeded(TWO_RUNS, "[5, 9]"), sample(), Compute::Cpu).expect("new");
+    drive(&mut interrupted, Some(1));
+    pollster::block_on(interrupted.save_checkpoint(&path)).expect("checkpoint");
+    drop(interrupted);
+    let mut resumed = Experiment::resume(&path, sample(), Compute::Cpu).expect("resume");
+    assert_eq!(resumed.epochs_done(), 1);
+    assert_eq!(resumed.run_label(3), Some(("sgd", 9)));
+    drive(&mut resumed, None);
+    for r in 0..4 {
+        assert_eq!(
+            resumed.history(r).expect("resumed").steps,
+            experiment.history(r).expect("straight").steps,
+            "run {r} after resuming"
+        );
+    }
+}
+
 /// The fingerprint a checkpoint records of the first `train` and `test` images of `data`.
 fn fingerprint(data: &stepwise_data::Cifar10, train: usize, test: usize) -> String {
     let (mut train_set, mut test_set) = (data.train.clone(), data.test.clone());
@@ -611,7 +706,7 @@ optimizer = "adam"
         let csv = std::fs::read_to_string(dir.path().join(output::METRICS_FILE)).expect("csv");
         let row = csv
             .lines()
-            .find(|line| line.starts_with("overflowing,diverged,"))
+            .find(|line| line.starts_with("overflowing,5,diverged,"))
             .expect("a diverged row");
         assert!(row.contains(&format!(",{loss},")), "{row}");
     }

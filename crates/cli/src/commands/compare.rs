@@ -9,7 +9,8 @@ use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use stepwise_engine::output;
 use stepwise_engine::{
-    Compute, DeviceChoice, EngineError, Event, Experiment, Layers, PRESETS, RunHistory, RunStatus,
+    Compute, DeviceChoice, EngineError, Event, Experiment, ExperimentConfig, Layers, PRESETS,
+    RunHistory, RunStatus,
     checkpoint::{self, Checkpoint},
     findings, prepare_gpu,
 };
@@ -53,9 +54,13 @@ pub struct CompareArgs {
     /// Images per step.
     #[arg(long)]
     batch_size: Option<usize>,
-    /// Seed of the initial weights and batch order.
+    /// Seed of the initial weights and batch order (the first seed, with --seeds).
     #[arg(long)]
     seed: Option<u64>,
+    /// Train every run at N seeds (from --seed, default 0, upwards): the runs of a seed share
+    /// their initial weights and batch order, and the report compares them seed by seed.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    seeds: Option<u32>,
     /// The network.
     #[arg(long, value_enum)]
     model: Option<Arch>,
@@ -85,7 +90,7 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
             }
             if args.overrides()?.is_some() {
                 return Err(Error::Usage(
-                    "--resume continues an experiment with its own configuration; drop --epochs, --batch-size, --seed, --model, --train-images and --test-images".into(),
+                    "--resume continues an experiment with its own configuration; drop --epochs, --batch-size, --seed, --seeds, --model, --train-images and --test-images".into(),
                 ));
             }
             // Before the checkpoint is read: a second resume of the same folder waits for none.
@@ -155,10 +160,10 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
     }
     let finished = train(&mut experiment, &dir, &stop)?;
     let results = output::write(&dir, &experiment).map_err(failed)?;
-    let histories: Vec<RunHistory> = (0..results.runs.len())
+    let histories: Vec<RunHistory> = (0..experiment.run_count())
         .map(|r| experiment.history(r).cloned().unwrap_or_default())
         .collect();
-    let statuses: Vec<RunStatus> = (0..results.runs.len())
+    let statuses: Vec<RunStatus> = (0..experiment.run_count())
         .map(|r| experiment.status(r).unwrap_or(RunStatus::Training))
         .collect();
     let notes = findings::notes(experiment.config(), &histories, &statuses);
@@ -235,7 +240,20 @@ impl CompareArgs {
             "batch_size",
             integer("batch-size", self.batch_size.map(|v| v as u64))?,
         );
-        set("seed", integer("seed", self.seed)?);
+        if self.seed.is_some() || self.seeds.is_some() {
+            let first = self.seed.unwrap_or(0);
+            let count = self.seeds.unwrap_or(1);
+            let seeds = ExperimentConfig::seeds_from(first, u64::from(count))
+                .ok_or_else(|| Error::Usage(format!("--seed {first} --seeds {count}: too large")))?
+                .into_iter()
+                .map(|seed| {
+                    i64::try_from(seed)
+                        .map(toml::Value::from)
+                        .map_err(|_| Error::Usage(format!("--seed {seed}: at most {}", i64::MAX)))
+                })
+                .collect::<Result<Vec<toml::Value>, Error>>()?;
+            set("seeds", Some(toml::Value::Array(seeds)));
+        }
         set("model", self.model.map(|m| m.name().into()));
         set(
             "train_images",
@@ -358,8 +376,12 @@ fn describe(experiment: &Experiment, dir: &Path) {
             format!("{source}; `stepwise data download` installs it")
         }
     };
+    let seeds = match config.seeds.len() {
+        1 => String::new(),
+        n => format!(" x {n} seeds"),
+    };
     eprintln!(
-        "{} on {}: {} runs, {} epochs of {} images ({} steps of {}), tested on {} images; output in {}",
+        "{} on {}: {} runs{seeds}, {} epochs of {} images ({} steps of {}), tested on {} images; output in {}",
         config.model,
         experiment.compute().name(),
         config.runs.len(),
@@ -374,10 +396,13 @@ fn describe(experiment: &Experiment, dir: &Path) {
 }
 
 /// Drives the experiment to its end or to Ctrl-C, checkpointing and writing results after every
-/// epoch. Returns whether it finished.
+/// epoch. Returns whether it finished. One bar per configured run counts the steps of all its
+/// seeds.
 fn train(experiment: &mut Experiment, dir: &Path, stop: &AtomicBool) -> Result<bool, Error> {
     let config = experiment.config().clone();
-    let total = u64::from(config.epochs) * experiment.batches_per_epoch() as u64;
+    let runs = config.runs.len().max(1);
+    let seeds = config.seeds.len() as u64;
+    let total = u64::from(config.epochs) * experiment.batches_per_epoch() as u64 * seeds;
     let bars = MultiProgress::new();
     let style = ProgressStyle::with_template(
         "{prefix:>12} {bar:30} {pos}/{len} steps  eta {eta:>4}  {msg}",
@@ -388,15 +413,20 @@ fn train(experiment: &mut Experiment, dir: &Path, stop: &AtomicBool) -> Result<b
         .runs
         .iter()
         .enumerate()
-        .map(|(r, run)| {
+        .map(|(i, run)| {
             let bar = bars.add(ProgressBar::new(total).with_style(style.clone()));
             bar.set_prefix(format!("{:>width$}", run.name));
-            bar.set_position(experiment.steps(r));
+            let done: u64 = (i..experiment.run_count())
+                .step_by(runs)
+                .map(|r| experiment.steps(r))
+                .sum();
+            bar.set_position(done);
             bar
         })
         .collect();
     let mut rates = vec![String::new(); progress.len()];
     let mut last_loss = vec![f32::NAN; progress.len()];
+    let mut diverged = vec![0_usize; progress.len()];
     while !experiment.is_finished() {
         if stop.load(Ordering::SeqCst) {
             // The steps still in flight belong in the results written next.
@@ -408,22 +438,36 @@ fn train(experiment: &mut Experiment, dir: &Path, stop: &AtomicBool) -> Result<b
         for event in events {
             match event {
                 Event::Step { run, metrics } => {
-                    last_loss[run] = metrics.loss;
-                    progress[run].set_position(metrics.step);
-                    progress[run].set_message(format!("loss {:.3}  {}", metrics.loss, rates[run]));
+                    let bar = run % runs;
+                    last_loss[bar] = metrics.loss;
+                    progress[bar].inc(1);
+                    progress[bar].set_message(format!("loss {:.3}  {}", metrics.loss, rates[bar]));
                 }
                 Event::Diverged { run, step, loss } => {
-                    progress[run]
-                        .abandon_with_message(format!("diverged at step {step} (loss {loss})"));
+                    let bar = run % runs;
+                    diverged[bar] += 1;
+                    let seed = experiment
+                        .run_label(run)
+                        .map_or(String::new(), |(_, seed)| format!(", seed {seed}"));
+                    let message = format!("diverged at step {step}{seed} (loss {loss})");
+                    if diverged[bar] == config.seeds.len() {
+                        progress[bar].abandon_with_message(message);
+                    } else {
+                        // The steps its other seeds will not take.
+                        let left = (total / seeds).saturating_sub(step);
+                        progress[bar].inc(left);
+                        rates[bar] = message;
+                    }
                 }
                 Event::Epoch { run, metrics } => {
-                    rates[run] = format!(
+                    let bar = run % runs;
+                    rates[bar] = format!(
                         "test acc {:.1}%  {:.0} img/s",
                         100.0 * metrics.test_accuracy,
                         metrics.images_per_second
                     );
-                    progress[run]
-                        .set_message(format!("loss {:.3}  {}", last_loss[run], rates[run]));
+                    progress[bar]
+                        .set_message(format!("loss {:.3}  {}", last_loss[bar], rates[bar]));
                 }
                 Event::EpochComplete { .. } => {
                     pollster::block_on(
@@ -436,9 +480,9 @@ fn train(experiment: &mut Experiment, dir: &Path, stop: &AtomicBool) -> Result<b
             }
         }
     }
-    for (r, bar) in progress.iter().enumerate() {
-        if experiment.status(r) == Some(RunStatus::Finished) {
-            bar.finish();
+    for (bar, progress) in progress.iter().enumerate() {
+        if diverged[bar] < config.seeds.len() {
+            progress.finish();
         }
     }
     Ok(true)
