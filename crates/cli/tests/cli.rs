@@ -268,8 +268,29 @@ fn basin(device: &str, out: &std::path::Path) -> Output {
     stepwise(&args)
 }
 
+/// What a map figure must show: its size (twice 900 by 760), viridis cells, red for what diverged,
+/// and the white of its marks.
+fn assert_map_figure(path: &std::path::Path) {
+    let image = image::open(path).expect("a readable PNG").to_rgba8();
+    assert_eq!(image.dimensions(), (1800, 1520));
+    let count = |colour: [u8; 4]| image.pixels().filter(|p| p.0 == colour).count();
+    assert!(count([220, 30, 30, 255]) > 0, "diverged cells are red");
+    assert!(
+        count([68, 1, 84, 255]) > 0,
+        "viridis' darkest colour: the colour bar's lowest loss"
+    );
+}
+
+/// Rows of a basin CSV whose final loss is not finite.
+fn diverged_rows(csv: &str) -> usize {
+    csv.lines()
+        .skip(1)
+        .filter(|r| r.ends_with("NaN") || r.ends_with("inf"))
+        .count()
+}
+
 #[test]
-fn basin_writes_a_png_of_the_resolution_and_a_csv_with_one_row_per_pixel() {
+fn basin_writes_a_figure_and_a_csv_with_one_row_per_cell() {
     let dir = std::env::temp_dir().join(format!("stepwise-basin-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let png = dir.join("map.png");
@@ -279,12 +300,13 @@ fn basin_writes_a_png_of_the_resolution_and_a_csv_with_one_row_per_pixel() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let image = image::open(&png).expect("a readable PNG").to_rgba8();
-    assert_eq!(image.dimensions(), (16, 16));
-    let red = image.pixels().filter(|p| p.0 == [220, 30, 30, 255]).count();
+    assert_map_figure(&png);
+    let gpu_csv = dir.join("gpu.csv");
+    assert!(basin("gpu", &gpu_csv).status.success());
+    let red = diverged_rows(&std::fs::read_to_string(&gpu_csv).expect("gpu csv"));
     assert!(
         red > 0 && red < 256,
-        "SGD at lr 0.01 diverges from some starts only: {red} red"
+        "SGD at lr 0.01 diverges from some starts only: {red} diverged"
     );
 
     let csv_path = dir.join("map.csv");
@@ -303,10 +325,7 @@ fn basin_writes_a_png_of_the_resolution_and_a_csv_with_one_row_per_pixel() {
         "top-left pixel centre first: {}",
         rows[1]
     );
-    let diverged = rows[1..]
-        .iter()
-        .filter(|r| r.ends_with("NaN") || r.ends_with("inf"))
-        .count();
+    let diverged = diverged_rows(&csv);
     assert_eq!(
         diverged, red,
         "the CPU and GPU maps agree on which starts diverge"
@@ -436,10 +455,7 @@ fn hypermap_writes_a_csv_per_setting_and_a_png_and_the_gpu_agrees_with_the_cpu()
 
     let png = dir.join("map.png");
     succeeded(hypermap("gpu", &png, &[]));
-    let image = image::open(&png).expect("a readable PNG").to_rgba8();
-    assert_eq!(image.dimensions(), (12, 12));
-    let red = image.pixels().filter(|p| p.0 == [220, 30, 30, 255]).count();
-    assert_eq!(red, diverged, "diverged settings are red");
+    assert_map_figure(&png);
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
 

@@ -6,7 +6,7 @@ use stepwise_optim::{Optimizer, StateError, TestFunction, TracePoint, final_poin
 
 use stepwise_gpu::{Gpu, GpuError};
 
-use crate::{Optimizers, Record, loss_colours, trajectories};
+use crate::{LossScale, Optimizers, Record, loss_colours, trajectories};
 
 /// A square grid of start points over a rectangle of the plane, in image order: row 0 is the top
 /// (largest y), pixel centres are sampled.
@@ -133,6 +133,11 @@ impl BasinMap {
             starts,
             finals,
         })
+    }
+
+    /// The colour scale of its final losses.
+    pub fn scale(&self) -> LossScale {
+        LossScale::of(self.finals.iter().map(|p| p.loss))
     }
 
     /// RGBA pixels, row by row: final losses coloured by [`loss_colours`].

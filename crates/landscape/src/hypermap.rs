@@ -9,7 +9,7 @@ use stepwise_optim::{
 use crate::basin::map_pausing;
 use stepwise_gpu::{Gpu, GpuError};
 
-use crate::{Optimizers, Record, loss_colours, trajectories};
+use crate::{LossScale, Optimizers, Record, loss_colours, trajectories};
 
 /// A square grid of settings in image order: learning rates evenly spaced in log10 across the
 /// columns (left to right), the second hyperparameter evenly across the rows (row 0 is the top,
@@ -151,6 +151,11 @@ impl HyperMap {
             }
         };
         Ok(Self { grid, losses })
+    }
+
+    /// The colour scale of its final losses.
+    pub fn scale(&self) -> LossScale {
+        LossScale::of(self.losses.iter().copied())
     }
 
     /// RGBA pixels, row by row: final losses coloured by [`loss_colours`].

@@ -9,7 +9,7 @@
 //! - [`BasinMap`]: the final loss from every pixel of a grid of start points.
 //! - [`HyperMap`]: the final loss from one start for every cell of a grid of learning rates ×
 //!   beta1 or momentum, each cell its own optimizer.
-//! - [`loss_colours`]: how the maps colour a loss.
+//! - [`LossScale`], [`loss_colours`]: how the maps colour a loss.
 
 mod basin;
 mod colours;
@@ -17,6 +17,6 @@ mod hypermap;
 mod trajectories;
 
 pub use basin::{BasinGrid, BasinMap, CPU_CHUNK};
-pub use colours::{DIVERGED, loss_colours};
+pub use colours::{DIVERGED, LossScale, loss_colours};
 pub use hypermap::{HyperGrid, HyperMap};
 pub use trajectories::{FUNCTIONS, Optimizers, Record, Trajectories, trajectories};

@@ -11,12 +11,15 @@ use stepwise_landscape::{BasinGrid, BasinMap, HyperGrid, HyperMap};
 use stepwise_optim::{Hyperparameter, LrSchedule, Optimizer, OptimizerSpec, TestFunction};
 
 use super::{Device, Error, format_f32, parse_pair};
+use crate::report::{Axis, MapFigure, Mark, Shape, format_loss};
 
 /// Runs an optimizer from every pixel of a grid of start points and maps the final loss.
 ///
-/// The PNG colours each pixel by the loss where its trajectory ended (viridis on asinh(loss):
-/// dark is low); diverged trajectories are red. The CSV has one row per pixel, top row first:
-/// x0,y0 (the start), x,y (the end) and loss.
+/// The PNG is a figure: the map in the function's coordinates, each cell coloured by the loss
+/// where the trajectory from its centre ended (viridis on asinh(loss): dark is low, with a colour
+/// bar), diverged trajectories red, the best start, the function's minimum and its classic start
+/// marked. The CSV has one row per cell, top row first: x0,y0 (the start), x,y (the end) and
+/// loss.
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct BasinArgs {
@@ -56,9 +59,10 @@ struct MapArgs {
 ///
 /// Columns are learning rates spaced evenly in log10 across --lr-range (left to right), rows beta1
 /// (momentum for SGD) across --second-range (top row largest); every other hyperparameter is as
-/// given. The PNG colours each cell by the loss where its run ended, as `basin` does; invalid
-/// settings and diverged runs are red. The CSV has one row per cell, top row first: lr, beta1 or
-/// momentum, and loss.
+/// given. The PNG is a figure with the learning rate (log scale) and beta1 or momentum as its
+/// axes, each cell coloured by the loss where its run ended, as `basin` does (invalid settings and
+/// diverged runs red), and the best setting marked. The CSV has one row per cell, top row first:
+/// lr, beta1 or momentum, and loss.
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct HypermapArgs {
@@ -138,10 +142,13 @@ pub fn run(args: &BasinArgs) -> Result<(), Error> {
         args.map.steps,
     ))
     .map_err(|err| Error::Failed(err.to_string()))?;
-    write(&args.map.out, |partial| match format {
-        Format::Png => write_png(args.map.resolution, map.rgba(), partial),
-        Format::Csv => write_basin_csv(&map, partial),
-    })?;
+    match format {
+        Format::Png => {
+            let png = basin_figure(args, &map).png()?;
+            write(&args.map.out, |partial| std::fs::write(partial, &png))?;
+        }
+        Format::Csv => write(&args.map.out, |partial| write_basin_csv(&map, partial))?,
+    }
     let diverged = map.finals.iter().filter(|p| !p.loss.is_finite()).count();
     eprintln!(
         "wrote {} ({n}x{n} start points, {} steps each, {diverged} diverged)",
@@ -192,10 +199,15 @@ pub fn run_hypermap(args: &HypermapArgs) -> Result<(), Error> {
         args.map.steps,
     ))
     .map_err(|err| Error::Failed(err.to_string()))?;
-    write(&args.map.out, |partial| match format {
-        Format::Png => write_png(args.map.resolution, map.rgba(), partial),
-        Format::Csv => write_hypermap_csv(&map, second, partial),
-    })?;
+    match format {
+        Format::Png => {
+            let png = hyper_figure(args, &map, second).png()?;
+            write(&args.map.out, |partial| std::fs::write(partial, &png))?;
+        }
+        Format::Csv => write(&args.map.out, |partial| {
+            write_hypermap_csv(&map, second, partial)
+        })?,
+    }
     let diverged = map.losses.iter().filter(|l| !l.is_finite()).count();
     eprintln!(
         "wrote {} ({n}x{n} settings of lr x {second}, {} steps each, {diverged} diverged or invalid)",
@@ -229,12 +241,62 @@ fn write(path: &Path, fill: impl FnOnce(&Path) -> std::io::Result<()>) -> Result
     Ok(())
 }
 
-fn write_png(side: u32, rgba: Vec<u8>, path: &Path) -> std::io::Result<()> {
-    let image = image::RgbaImage::from_raw(side, side, rgba)
-        .ok_or_else(|| std::io::Error::other("pixel count does not match the resolution"))?;
-    image
-        .save_with_format(path, image::ImageFormat::Png)
-        .map_err(std::io::Error::other)
+/// The cell with the lowest finite loss, if any.
+fn best(losses: impl Iterator<Item = f32>) -> Option<(usize, f32)> {
+    losses
+        .enumerate()
+        .filter(|(_, loss)| loss.is_finite())
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+fn basin_figure(args: &BasinArgs, map: &BasinMap) -> MapFigure {
+    let (x_range, y_range) = (map.grid.x_range, map.grid.y_range);
+    let inside = |[x, y]: [f32; 2]| {
+        (x_range.0..=x_range.1).contains(&x) && (y_range.0..=y_range.1).contains(&y)
+    };
+    let at = |[x, y]: [f32; 2]| (f64::from(x), f64::from(y));
+    let mut marks = Vec::new();
+    if let Some((cell, loss)) = best(map.finals.iter().map(|p| p.loss)) {
+        marks.push(Mark {
+            at: at(map.starts[cell]),
+            label: format!("best start (loss {})", format_loss(f64::from(loss))),
+            shape: Shape::Best,
+        });
+    }
+    if let Some(minimum) = args.function.minimum().filter(|&m| inside(m)) {
+        marks.push(Mark {
+            at: at(minimum),
+            label: "minimum".into(),
+            shape: Shape::Minimum,
+        });
+    }
+    let start = args.function.classic_start();
+    if inside(start) {
+        marks.push(Mark {
+            at: at(start),
+            label: "classic start".into(),
+            shape: Shape::Start,
+        });
+    }
+    let axis = |label: &str, (lo, hi): (f32, f32)| Axis {
+        label: label.into(),
+        range: (f64::from(lo), f64::from(hi)),
+        log10: false,
+    };
+    MapFigure {
+        title: format!(
+            "Final loss of {} on {} after {} steps, by start point",
+            args.optimizer.label(),
+            args.function.name(),
+            args.map.steps
+        ),
+        x: axis("x (start)", x_range),
+        y: axis("y (start)", y_range),
+        resolution: map.grid.resolution,
+        rgba: map.rgba(),
+        scale: map.scale(),
+        marks,
+    }
 }
 
 fn write_hypermap_csv(map: &HyperMap, second: Hyperparameter, path: &Path) -> std::io::Result<()> {
@@ -261,4 +323,45 @@ fn write_basin_csv(map: &BasinMap, path: &Path) -> std::io::Result<()> {
         )?;
     }
     out.flush()
+}
+
+fn hyper_figure(args: &HypermapArgs, map: &HyperMap, second: Hyperparameter) -> MapFigure {
+    let grid = map.grid;
+    let mut marks = Vec::new();
+    if let Some((cell, loss)) = best(map.losses.iter().copied()) {
+        let (lr, value) = grid.settings()[cell];
+        marks.push(Mark {
+            at: (lr.log10(), value),
+            label: format!(
+                "best: lr {lr:.2e}, {second} {value:.3} (loss {})",
+                format_loss(f64::from(loss))
+            ),
+            shape: Shape::Best,
+        });
+    }
+    let [x, y] = args.start;
+    MapFigure {
+        title: format!(
+            "Final loss of {} on {} from ({}, {}) after {} steps",
+            HyperGrid::unswept(&args.optimizer).label(),
+            args.function.name(),
+            format_f32(x),
+            format_f32(y),
+            args.map.steps
+        ),
+        x: Axis {
+            label: "learning rate (log scale)".into(),
+            range: grid.lr_log10,
+            log10: true,
+        },
+        y: Axis {
+            label: second.to_string(),
+            range: grid.second,
+            log10: false,
+        },
+        resolution: grid.resolution,
+        rgba: map.rgba(),
+        scale: map.scale(),
+        marks,
+    }
 }

@@ -2,6 +2,7 @@
 //! plotters) and `report.md`, a ranking over seeds with what is noise said, what the data shows,
 //! and the plots embedded.
 
+mod map_figure;
 mod markdown;
 mod plots;
 
@@ -13,6 +14,7 @@ use stepwise_engine::output::Results;
 
 use crate::commands::Error;
 
+pub use map_figure::{Axis, MapFigure, Mark, Shape, format_loss};
 pub use markdown::summary;
 
 /// The report's file name.

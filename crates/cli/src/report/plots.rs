@@ -87,11 +87,11 @@ pub(super) fn register_font() -> Result<(), Error> {
 pub(super) struct Pen(pub u32);
 
 impl Pen {
-    const fn px(self, pixels: u32) -> u32 {
+    pub(super) const fn px(self, pixels: u32) -> u32 {
         pixels * self.0
     }
 
-    fn font(self, size: u32) -> (&'static str, f64) {
+    pub(super) fn font(self, size: u32) -> (&'static str, f64) {
         (FAMILY, f64::from(self.px(size)))
     }
 }
