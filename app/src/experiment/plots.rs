@@ -153,32 +153,35 @@ pub fn plots_ui(ui: &mut Ui, board: &Board, log_loss: bool) {
             }
         }
     });
-    plot("accuracy", "test accuracy %").show(ui, |plot| {
-        for runs in &groups {
-            let Some(first) = runs.first() else {
-                continue;
-            };
-            let mut accuracies: Vec<Series> = Vec::with_capacity(runs.len());
-            for run in runs {
-                let mut series = Series::default();
-                for epoch in &run.history.epochs {
-                    series.push(
-                        board.epoch_step(epoch),
-                        f64::from(epoch.test_accuracy) * 100.0,
-                    );
+    // A run's band, line and markers share its legend entry, in the line's colour.
+    plot("accuracy", "test accuracy %")
+        .legend(Legend::default().color_conflict_handling(ColorConflictHandling::PickLast))
+        .show(ui, |plot| {
+            for runs in &groups {
+                let Some(first) = runs.first() else {
+                    continue;
+                };
+                let mut accuracies: Vec<Series> = Vec::with_capacity(runs.len());
+                for run in runs {
+                    let mut series = Series::default();
+                    for epoch in &run.history.epochs {
+                        series.push(
+                            board.epoch_step(epoch),
+                            f64::from(epoch.test_accuracy) * 100.0,
+                        );
+                    }
+                    accuracies.push(series);
                 }
-                accuracies.push(series);
+                let band = across_seeds(&accuracies.iter().collect::<Vec<_>>());
+                let color = run_color(first.group);
+                band_ui(plot, &first.name, &band, color);
+                plot.add(
+                    Points::new(first.name.clone(), band.mean_points())
+                        .radius(3.0)
+                        .color(color),
+                );
             }
-            let band = across_seeds(&accuracies.iter().collect::<Vec<_>>());
-            let color = run_color(first.group);
-            band_ui(plot, &first.name, &band, color);
-            plot.add(
-                Points::new(first.name.clone(), band.mean_points())
-                    .radius(3.0)
-                    .color(color),
-            );
-        }
-    });
+        });
     plot("lr", "learning rate").show(ui, |plot| {
         // The schedule is the same at every seed: the first seed's.
         for run in groups.iter().filter_map(|runs| runs.first()) {

@@ -123,3 +123,63 @@ fn rankings_are_cut_where_the_test_set_can_tell() {
         "a hundred times the images resolve every gap of 1.6 points or more"
     );
 }
+
+/// Results of runs at seeds 0, 1 and 2, each `(name, [best accuracy per seed], diverged at)`.
+fn seeded_results(runs: &[(&str, [f32; 3], Option<u64>)]) -> stepwise_engine::output::Results {
+    let mut listed = Vec::new();
+    for seed in 0..3 {
+        for (name, best, diverged) in runs {
+            listed.push(serde_json::json!({
+                "name": name,
+                "seed": seed,
+                "optimizer": "adam",
+                "hyperparameters": {"lr": 0.001},
+                "status": if diverged.is_some() { "diverged" } else { "finished" },
+                "diverged_at_step": diverged,
+                "steps": 10,
+                "best_test_accuracy": best[seed],
+                "best_epoch": 1,
+                "final_test_accuracy": best[seed],
+                "epochs": [],
+            }));
+        }
+    }
+    serde_json::from_value(serde_json::json!({
+        "quick": true, "description": "", "model": "resnet8", "device": "cpu",
+        "data": "shipped sample", "train_images": 10, "test_images": 1000, "batch_size": 2,
+        "epochs": 1, "epochs_completed": 1, "seeds": [0, 1, 2], "runs": listed,
+    }))
+    .expect("results")
+}
+
+/// Over seeds, runs are grouped back by name, ranked by mean best accuracy, and tied where their
+/// paired differences are noise: a run that beats another at every seed by a steady margin is
+/// apart even when its mean is close; one whose lead changes sign is not; a diverged run is last
+/// and in no group.
+#[test]
+fn standings_over_seeds_pair_the_runs() {
+    use stepwise_engine::standings::Standings;
+    let results = seeded_results(&[
+        ("steady", [0.31, 0.35, 0.33], None),
+        ("shaky", [0.36, 0.30, 0.32], None),
+        ("behind", [0.30, 0.34, 0.32], None),
+        ("wild", [0.40, 0.40, 0.40], Some(7)),
+    ]);
+    let standings = Standings::of(&results);
+    let names: Vec<&str> = standings.ranked.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["steady", "shaky", "behind", "wild"]);
+    assert_eq!(standings.seeds, 3);
+    let steady = &standings.ranked[0];
+    assert_eq!(steady.runs, [0, 4, 8], "its runs at seeds 0, 1, 2");
+    let best = steady.best.expect("summary");
+    assert!((best.mean - 0.33).abs() < 1e-6 && (best.min - 0.31).abs() < 1e-6);
+    assert_eq!(standings.ranked[3].diverged, 3);
+    // steady − behind is +1 point at every seed: a difference, however small.
+    let apart = standings.paired(&results, 0, 2).expect("paired");
+    assert_eq!((apart.wins, apart.losses), (3, 0));
+    assert!(!apart.is_noise(), "{apart:?}");
+    // steady − shaky changes sign: noise; so steady and shaky are tied, and behind, a steady
+    // point below steady, is outside their group.
+    assert!(standings.paired(&results, 0, 1).expect("paired").is_noise());
+    assert_eq!(standings.ties, vec![std::ops::Range { start: 0, end: 2 }]);
+}

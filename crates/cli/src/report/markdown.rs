@@ -471,11 +471,20 @@ fn noise(results: &Results, standings: &Standings) -> String {
             .map(|s| s.name.as_str())
             .collect();
         let (last, rest) = names.split_last().unwrap_or((&"", &[]));
-        let _ = writeln!(
-            text,
-            "- {} and {last}: no difference that {what} can show.",
-            rest.join(", ")
-        );
+        let (first, others) = names.split_first().unwrap_or((&"", &[]));
+        let _ = match others {
+            [_] => writeln!(
+                text,
+                "- {} and {last}: no difference that {what} can show.",
+                rest.join(", ")
+            ),
+            // A group is cut at its best: its runs may still differ from each other.
+            _ => writeln!(
+                text,
+                "- {} and {last}: none is apart from {first} by more than {what} can show.",
+                rest.join(", ")
+            ),
+        };
     }
     text
 }
