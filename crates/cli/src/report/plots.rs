@@ -412,7 +412,17 @@ fn loss_plot<DB: DrawingBackend>(
         Smoothing::REPORT,
         seeds_caption(results)
     );
-    let mut chart = chart(area, &caption, 0.0..end, 0.0..top, pen)?;
+    // The bottom is fitted to the lowest loss drawn (raw or smoothed), less a margin, so that the
+    // runs' differences fill the plot rather than a band near the top.
+    let lowest = series
+        .iter()
+        .flatten()
+        .flat_map(|(raw, smoothed)| raw.iter().chain(smoothed))
+        .map(|p| p.1)
+        .filter(|y| y.is_finite())
+        .fold(top, f64::min);
+    let bottom = (lowest - 0.05 * (top - lowest)).max(0.0);
+    let mut chart = chart(area, &caption, 0.0..end, bottom..top, pen)?;
     chart
         .configure_mesh()
         .x_desc(x_desc)
@@ -807,5 +817,68 @@ mod tests {
             seconds.iter().all(|s| (0.0..=3.15).contains(s)) && seconds.contains(&3.0),
             "the time axis ends at the longest run's 3 s: {seconds:?}"
         );
+    }
+
+    /// The loss plot's y axis fits the losses drawn (1.8 to 2.3 here, the top at 1.5 times the
+    /// first loss), not 0 to the top; at two seeds its title says it shows their mean and range.
+    #[test]
+    fn the_loss_plot_fits_its_axis_to_the_losses() {
+        register_font().expect("font");
+        let mut results = results(&[
+            ("adam", serde_json::json!({"lr": 0.001}), Some(0.3), None),
+            ("sgd", serde_json::json!({"lr": 0.01}), Some(0.3), None),
+        ]);
+        // The same two runs at a second seed.
+        let second: Vec<_> = results
+            .runs
+            .iter()
+            .map(|run| stepwise_engine::output::RunResult {
+                seed: 1,
+                ..run.clone()
+            })
+            .collect();
+        results.runs.extend(second);
+        results.seeds = vec![0, 1];
+        let history = |offset: f32| stepwise_engine::RunHistory {
+            steps: (1..=20_u16)
+                .map(|t| stepwise_engine::StepMetrics {
+                    step: u64::from(t),
+                    epoch: 1,
+                    loss: 2.3 - 0.025 * f32::from(t) + offset,
+                    lr: 1e-3,
+                    grad_norm: None,
+                    update_ratio: None,
+                    weight_norm: None,
+                    step_size: None,
+                    bounds: None,
+                    rectification: None,
+                })
+                .collect(),
+            epochs: Vec::new(),
+        };
+        let histories = [history(0.0), history(0.05), history(0.01), history(0.04)];
+        let mut svg = String::new();
+        plot(
+            "loss",
+            SVGBackend::with_string(&mut svg, SIZE).into_drawing_area(),
+            &results,
+            &Group::all(&results, &histories),
+            Pen(1),
+        )
+        .expect("plot");
+        assert!(svg.contains("mean of 2 seeds, band: their range"), "title");
+        // The y axis's labels are the right-aligned ones.
+        let ticks: Vec<f64> = svg
+            .split("</text>")
+            .filter(|chunk| chunk.contains("text-anchor=\"end\""))
+            .filter_map(|chunk| chunk.rsplit('>').next()?.trim().parse::<f64>().ok())
+            .collect();
+        assert!(!ticks.is_empty(), "y ticks found");
+        assert!(
+            ticks.iter().all(|v| (1.7..=3.6).contains(v)),
+            "loss ticks within the data's range: {ticks:?}"
+        );
+        // Two bands (one per run) drawn as polygons behind the lines.
+        assert!(svg.matches("<polygon").count() >= 2, "bands");
     }
 }
