@@ -34,6 +34,10 @@ enum Command {
     /// Obtain and inspect CIFAR-10.
     #[command(subcommand)]
     Data(commands::data::DataCommand),
+    /// Sweeps over optimizers, hyperparameters and seeds: plan cells, run them here or on a
+    /// cluster (Slurm, Kubernetes), follow them, merge them into one report.
+    #[command(subcommand)]
+    Sweep(commands::sweep::SweepCommand),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         Command::Hypermap(args) => commands::basin::run_hypermap(&args),
         Command::Model(command) => commands::model::run(&command),
         Command::Data(command) => commands::data::run(&command),
+        Command::Sweep(command) => commands::sweep::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,7 +14,8 @@
 //! - [`checkpoint`]: the whole experiment in one safetensors file, written atomically;
 //! - [`output`]: `config.toml`, `metrics.csv` and `results.json`;
 //! - [`standings`], [`stats`] and [`findings`]: the runs ranked over their seeds, what is noise,
-//!   and what the data shows.
+//!   and what the data shows;
+//! - [`sweep`]: an experiment and axes expanded into cells that run anywhere and merge back.
 
 pub mod checkpoint;
 mod config;
@@ -26,6 +27,7 @@ pub mod output;
 mod probe;
 pub mod standings;
 pub mod stats;
+pub mod sweep;
 
 pub use config::{
     ConfigError, DEFAULT_DIVERGENCE_LOSS, ExperimentConfig, Layers, Location, PRESETS, RunConfig,

@@ -266,6 +266,18 @@ impl Results {
         }
     }
 
+    /// Writes the results to `path` (as `results.json` holds them), atomically.
+    ///
+    /// # Errors
+    /// [`EngineError::Io`] naming the file.
+    pub fn write(&self, path: &Path) -> Result<(), EngineError> {
+        let json = serde_json::to_vec_pretty(self).map_err(|err| EngineError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, err),
+        })?;
+        write_atomically(path, &json)
+    }
+
     /// Reads `results.json`.
     ///
     /// # Errors

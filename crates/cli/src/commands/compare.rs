@@ -215,6 +215,28 @@ fn refuse_edits(saved: &Checkpoint, dir: &Path) -> Result<(), Error> {
 }
 
 impl CompareArgs {
+    /// A sweep's cell: the experiment of the folder `dir` (its `config.toml`), into `dir` itself,
+    /// resumed from its checkpoint when `resume`, else started over.
+    pub fn cell(dir: &Path, resume: bool, device: DeviceChoice, data_dir: Option<PathBuf>) -> Self {
+        Self {
+            preset: None,
+            quick: false,
+            config: (!resume).then(|| dir.join(output::CONFIG_FILE)),
+            out: (!resume).then(|| dir.to_path_buf()),
+            device,
+            resume: resume.then(|| dir.to_path_buf()),
+            force: !resume,
+            epochs: None,
+            batch_size: None,
+            seed: None,
+            seeds: None,
+            model: None,
+            train_images: None,
+            test_images: None,
+            data_dir,
+        }
+    }
+
     /// The flags that override configuration values, as TOML keys; `None` when there are none.
     ///
     /// # Errors

@@ -4,6 +4,7 @@ pub mod basin;
 pub mod compare;
 pub mod data;
 pub mod model;
+pub mod sweep;
 pub mod trace;
 
 use clap::ValueEnum;

@@ -74,6 +74,13 @@ impl FolderLock {
         })
     }
 
+    /// Whether a process holds `dir`'s lock now (a status, not a promise: it may be released or
+    /// taken the moment after).
+    pub fn held(dir: &Path) -> bool {
+        File::open(dir.join(LOCK_FILE))
+            .is_ok_and(|file| matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock)))
+    }
+
     /// The folder held.
     pub fn dir(&self) -> &Path {
         &self.dir
