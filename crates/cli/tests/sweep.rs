@@ -270,7 +270,12 @@ fn a_stopped_cell_resumes_and_missing_cells_are_reported() {
         .expect("kill");
     assert!(kill.success());
     let output = child.wait_with_output().expect("wait");
-    assert_eq!(output.status.code(), Some(75), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(75), "{stderr}");
+    assert!(
+        stderr.contains(&format!("Continue with: stepwise sweep run {out} --cell 0")),
+        "says how to continue the cell: {stderr}"
+    );
     let (status, _) = ok(&["sweep", "status", &out]);
     assert!(status.ends_with("2 cells: 1 done, 1 stopped\n"), "{status}");
 

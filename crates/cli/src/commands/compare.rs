@@ -48,6 +48,10 @@ pub struct CompareArgs {
     /// Replace the results of another experiment in the output folder.
     #[arg(long)]
     force: bool,
+    /// The command that continues this experiment when it stops early, where it is not
+    /// `compare --resume` (a sweep's cell).
+    #[arg(skip)]
+    again: Option<String>,
     /// Epochs (overrides preset and config file).
     #[arg(long)]
     epochs: Option<u32>,
@@ -173,16 +177,23 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
         eprintln!("report: {}", dir.join(report::REPORT_FILE).display());
         Ok(())
     } else if dir.join(checkpoint::FILE_NAME).is_file() {
+        let again = args
+            .again
+            .clone()
+            .unwrap_or_else(|| format!("stepwise compare --resume {}", dir.display()));
         Err(Error::Stopped(format!(
-            "stopped after {} of {} epochs; everything so far is in {}. Continue with: stepwise compare --resume {}",
+            "stopped after {} of {} epochs; everything so far is in {}. Continue with: {again}",
             results.epochs_completed,
             results.epochs,
             dir.display(),
-            dir.display()
         )))
     } else {
+        let again = args.again.as_ref().map_or_else(
+            || "Start again with --force to replace them".to_owned(),
+            |again| format!("Start again with: {again}"),
+        );
         Err(Error::Stopped(format!(
-            "stopped before the first epoch ended, so there is no checkpoint to resume from; the steps so far are in {}. Start again with --force to replace them",
+            "stopped before the first epoch ended, so there is no checkpoint to resume from; the steps so far are in {}. {again}",
             dir.display()
         )))
     }
@@ -217,8 +228,15 @@ fn refuse_edits(saved: &Checkpoint, dir: &Path) -> Result<(), Error> {
 impl CompareArgs {
     /// A sweep's cell: the experiment of the folder `dir` (its `config.toml`), into `dir` itself,
     /// resumed from its checkpoint when `resume`, else started over.
-    pub fn cell(dir: &Path, resume: bool, device: DeviceChoice, data_dir: Option<PathBuf>) -> Self {
+    pub fn cell(
+        dir: &Path,
+        resume: bool,
+        device: DeviceChoice,
+        data_dir: Option<PathBuf>,
+        again: String,
+    ) -> Self {
         Self {
+            again: Some(again),
             preset: None,
             quick: false,
             config: (!resume).then(|| dir.join(output::CONFIG_FILE)),

@@ -170,11 +170,16 @@ fn run_cell(args: &RunArgs, cell: usize) -> Result<(), Error> {
         }
     );
     let resume = state == CellState::Stopped;
+    let again = format!(
+        "stepwise sweep run {} --cell {cell} (or the cluster's job again)",
+        args.dir.display()
+    );
     compare::run(&CompareArgs::cell(
         &dir,
         resume,
         args.device,
         args.data_dir.clone(),
+        again,
     ))
 }
 
