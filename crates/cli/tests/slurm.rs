@@ -7,11 +7,10 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{stepwise, text};
+use support::{figures, succeeded as ok, text};
 
 const SWEEP: &str = r#"
 model = "resnet8"
@@ -46,45 +45,6 @@ fn wait_for(job: &str) {
         );
         std::thread::sleep(Duration::from_millis(250));
     }
-}
-
-fn ok(args: &[&str]) -> String {
-    let output = stepwise(args);
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        text(&output.stderr)
-    );
-    text(&output.stdout)
-}
-
-/// Per (run, seed): the best and final accuracy and every epoch's test loss.
-fn figures(dir: &Path) -> Vec<String> {
-    let json = std::fs::read_to_string(dir.join("results.json")).expect("results.json");
-    let results: serde_json::Value = serde_json::from_str(&json).expect("parses");
-    let mut figures: Vec<String> = results["runs"]
-        .as_array()
-        .expect("runs")
-        .iter()
-        .map(|run| {
-            let losses: Vec<String> = run["epochs"]
-                .as_array()
-                .expect("epochs")
-                .iter()
-                .map(|e| e["test_loss"].to_string())
-                .collect();
-            format!(
-                "{} seed {}: {} {} {}",
-                run["name"],
-                run["seed"],
-                run["best_test_accuracy"],
-                run["final_test_accuracy"],
-                losses.join(",")
-            )
-        })
-        .collect();
-    figures.sort();
-    figures
 }
 
 #[test]
@@ -138,7 +98,7 @@ fn a_sweep_runs_as_a_slurm_job_array_and_survives_a_cancelled_task() {
     };
     slurm("scancel", &[&format!("{job}_{cancelled}")]);
     wait_for(&job);
-    let status = ok(&["sweep", "status", &out]);
+    let (status, _) = ok(&["sweep", "status", &out]);
     assert!(
         status.contains(&format!("{cancelled:>5}  stopped")),
         "task {cancelled} stopped, resumable: {status}"
@@ -166,7 +126,7 @@ fn a_sweep_runs_as_a_slurm_job_array_and_survives_a_cancelled_task() {
             .contains("resuming from its checkpoint"),
         "the second task resumed the cell"
     );
-    let status = ok(&["sweep", "status", &out]);
+    let (status, _) = ok(&["sweep", "status", &out]);
     assert!(status.ends_with("4 cells: 4 done\n"), "{status}");
     ok(&["sweep", "report", &out]);
 

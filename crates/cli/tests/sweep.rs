@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{stepwise, text};
+use support::{figures, stepwise, succeeded as ok, text};
 
 /// Two optimizers by two learning rates at two seeds: 8 cells of one tiny epoch.
 const SWEEP: &str = r#"
@@ -54,45 +54,9 @@ optimizer = "sgd"
 lr = 0.05
 "#;
 
-fn ok(args: &[&str]) -> (String, String) {
-    let output = stepwise(args);
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert!(output.status.success(), "{args:?}: {stderr}");
-    (stdout, stderr)
-}
-
 fn results(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("results.json"))
         .expect("results.json parses")
-}
-
-/// Per (run, seed): best and final test accuracy, and every epoch's test loss.
-fn figures(results: &serde_json::Value) -> Vec<(String, u64, String)> {
-    let mut figures: Vec<_> = results["runs"]
-        .as_array()
-        .expect("runs")
-        .iter()
-        .map(|run| {
-            let losses: Vec<String> = run["epochs"]
-                .as_array()
-                .expect("epochs")
-                .iter()
-                .map(|e| e["test_loss"].to_string())
-                .collect();
-            (
-                run["name"].as_str().expect("name").to_owned(),
-                run["seed"].as_u64().expect("seed"),
-                format!(
-                    "{} {} {}",
-                    run["best_test_accuracy"],
-                    run["final_test_accuracy"],
-                    losses.join(",")
-                ),
-            )
-        })
-        .collect();
-    figures.sort();
-    figures
 }
 
 #[test]
@@ -201,8 +165,8 @@ fn a_sweep_runs_in_cells_and_merges_into_the_experiment_it_is() {
         &data,
     ]);
     assert_eq!(
-        figures(&merged),
-        figures(&results(&Path::new(&one).join("results.json"))),
+        figures(Path::new(&out)),
+        figures(Path::new(&one)),
         "the merged sweep and the experiment in one piece"
     );
 }

@@ -297,6 +297,7 @@ fn scaled_rgb(rgba: &[u8], side: u32, (width, height): (u32, u32)) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::fixtures::svg_labels;
 
     /// A 4x4 map read back as SVG: the title, each axis in the problem's units, the colour bar's
     /// losses from the smallest to the largest, and the marks in the legend.
@@ -335,12 +336,7 @@ mod tests {
                 Pen(1),
             )
             .expect("drawn");
-        let labels: Vec<&str> = svg
-            .split("</text>")
-            .filter_map(|chunk| chunk.rsplit('>').next())
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .collect();
+        let labels = svg_labels(&svg, false);
         for expected in [
             "Basin of SGD on rosenbrock",
             "learning rate",

@@ -65,6 +65,17 @@ pub fn remove_plots(dir: &Path) -> std::io::Result<()> {
 pub(crate) mod fixtures {
     use stepwise_engine::output::Results;
 
+    /// The non-empty texts of an SVG, in order; with `y_axis`, only the right-aligned ones (a y
+    /// axis's tick labels).
+    pub fn svg_labels(svg: &str, y_axis: bool) -> Vec<&str> {
+        svg.split("</text>")
+            .filter(|chunk| !y_axis || chunk.contains("text-anchor=\"end\""))
+            .filter_map(|chunk| chunk.rsplit('>').next())
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .collect()
+    }
+
     /// Results of `runs`, each `(optimizer, hyperparameters, best accuracy, diverged at)`.
     pub fn results(runs: &[(&str, serde_json::Value, Option<f32>, Option<u64>)]) -> Results {
         let runs: Vec<serde_json::Value> = runs

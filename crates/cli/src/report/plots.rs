@@ -733,7 +733,21 @@ fn internals_plot<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixtures::results;
+    use crate::report::fixtures::{results, svg_labels};
+
+    /// Plot `name` of `results` (with `histories`) as SVG.
+    fn render_svg(name: &str, results: &Results, histories: &[RunHistory]) -> String {
+        let mut svg = String::new();
+        plot(
+            name,
+            SVGBackend::with_string(&mut svg, SIZE).into_drawing_area(),
+            results,
+            &Group::all(results, histories),
+            Pen(1),
+        )
+        .expect("plot");
+        svg
+    }
 
     /// The accuracy plot's axes fit what was reached: 20-35% over three whole epochs, not 0-100%
     /// over 0-4; each run has a line pattern and a marker of its own.
@@ -758,21 +772,8 @@ mod tests {
             run.epochs =
                 serde_json::from_value(serde_json::Value::Array(epochs.clone())).expect("epochs");
         }
-        let mut svg = String::new();
-        plot(
-            "test_accuracy",
-            SVGBackend::with_string(&mut svg, SIZE).into_drawing_area(),
-            &results,
-            &Group::all(&results, &[]),
-            Pen(1),
-        )
-        .expect("plot");
-        let labels: Vec<&str> = svg
-            .split("</text>")
-            .filter_map(|chunk| chunk.rsplit('>').next())
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .collect();
+        let svg = render_svg("test_accuracy", &results, &[]);
+        let labels = svg_labels(&svg, false);
         let numbers: Vec<f64> = labels.iter().filter_map(|t| t.parse().ok()).collect();
         for epoch in ["1", "2", "3"] {
             assert!(
@@ -798,19 +799,11 @@ mod tests {
         );
 
         // Against training time: each run's own seconds, three epochs of one second.
-        let mut svg = String::new();
-        plot(
-            "accuracy_time",
-            SVGBackend::with_string(&mut svg, SIZE).into_drawing_area(),
-            &results,
-            &Group::all(&results, &[]),
-            Pen(1),
-        )
-        .expect("plot");
+        let svg = render_svg("accuracy_time", &results, &[]);
         assert!(svg.contains("Test accuracy against training time"));
-        let seconds: Vec<f64> = svg
-            .split("</text>")
-            .filter_map(|chunk| chunk.rsplit('>').next()?.trim().parse::<f64>().ok())
+        let seconds: Vec<f64> = svg_labels(&svg, false)
+            .iter()
+            .filter_map(|label| label.parse::<f64>().ok())
             .filter(|v| *v < 15.0)
             .collect();
         assert!(
@@ -857,21 +850,11 @@ mod tests {
             epochs: Vec::new(),
         };
         let histories = [history(0.0), history(0.05), history(0.01), history(0.04)];
-        let mut svg = String::new();
-        plot(
-            "loss",
-            SVGBackend::with_string(&mut svg, SIZE).into_drawing_area(),
-            &results,
-            &Group::all(&results, &histories),
-            Pen(1),
-        )
-        .expect("plot");
+        let svg = render_svg("loss", &results, &histories);
         assert!(svg.contains("mean of 2 seeds, band: their range"), "title");
-        // The y axis's labels are the right-aligned ones.
-        let ticks: Vec<f64> = svg
-            .split("</text>")
-            .filter(|chunk| chunk.contains("text-anchor=\"end\""))
-            .filter_map(|chunk| chunk.rsplit('>').next()?.trim().parse::<f64>().ok())
+        let ticks: Vec<f64> = svg_labels(&svg, true)
+            .iter()
+            .filter_map(|label| label.parse::<f64>().ok())
             .collect();
         assert!(!ticks.is_empty(), "y ticks found");
         assert!(
