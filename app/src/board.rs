@@ -158,7 +158,8 @@ impl Board {
             runs: (0..config.run_count())
                 .filter_map(|r| {
                     let (run, seed) = config.run_at(r)?;
-                    let label = (run.name.clone(), r % config.runs.len(), seed);
+                    let (group, _) = config.position(r)?;
+                    let label = (run.name.clone(), group, seed);
                     Some(RunView::new(label, run.optimizer.kind(), smoothing))
                 })
                 .collect(),
@@ -171,15 +172,16 @@ impl Board {
     /// A board showing a results folder.
     pub fn recorded(recorded: &Recorded, smoothing: f64) -> Self {
         let results = &recorded.results;
+        let groups = results.groups();
         let mut board = Self {
             runs: results
                 .runs
                 .iter()
-                .map(|run| {
-                    let group = results
-                        .runs
+                .enumerate()
+                .map(|(r, run)| {
+                    let group = groups
                         .iter()
-                        .position(|other| other.name == run.name)
+                        .position(|g| g.contains(&r))
                         .unwrap_or_default();
                     let label = (run.name.clone(), group, run.seed);
                     RunView::new(label, run.optimizer, smoothing)

@@ -324,6 +324,15 @@ fn bad_sweeps_are_refused_with_a_reason() {
         &["sweep", "plan", &wrong, "--out", &out],
         "momentum does not apply to adam",
     );
+    let twice = write(
+        "twice.toml",
+        "model = \"resnet8\"\nepochs = 1\nbatch_size = 8\n[[runs]]\nname = \"a\"\noptimizer = \"sgd\"\n\
+         [[runs]]\nname = \"a\"\noptimizer = \"adam\"\n[sweep]\nlr = [0.1]\nseeds = [0, 1]\n",
+    );
+    refused(
+        &["sweep", "plan", &twice, "--out", &out],
+        "two runs of the sweep are named 'a lr=0.1'; name them apart",
+    );
     assert!(!Path::new(&out).exists(), "nothing written on a refusal");
 
     let good = write(

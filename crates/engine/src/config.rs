@@ -705,7 +705,7 @@ impl ExperimentConfig {
     }
 
     /// `count` consecutive seeds from `first` (what `--seeds N` and the app's seed count mean);
-    /// `None` when they would pass `u64::MAX`.
+    /// `None` when `count` is 0 or the seeds would pass `u64::MAX`.
     pub fn seeds_from(first: u64, count: u64) -> Option<Vec<u64>> {
         first.checked_add(count.checked_sub(1)?)?;
         Some((0..count).map(|i| first + i).collect())
@@ -716,13 +716,23 @@ impl ExperimentConfig {
         self.runs.len() * self.seeds.len()
     }
 
-    /// The configured run and seed of trained run `index`. Trained runs are ordered seed by seed
-    /// (all runs of the first seed, then of the next), as events, results and checkpoints number
-    /// them.
+    /// Trained run `index` as (its configured run, its seed's position in `seeds`). Trained runs
+    /// are ordered seed by seed (all runs of the first seed, then of the next), as events, results
+    /// and checkpoints number them; this and [`Self::index`] are that order, in one place.
+    pub fn position(&self, index: usize) -> Option<(usize, usize)> {
+        let per_seed = self.runs.len();
+        (index < self.run_count()).then(|| (index % per_seed, index / per_seed))
+    }
+
+    /// The trained run of configured run `run` at the seed in position `seed` of `seeds`.
+    pub fn index(&self, run: usize, seed: usize) -> usize {
+        seed * self.runs.len() + run
+    }
+
+    /// The configured run and seed of trained run `index`.
     pub fn run_at(&self, index: usize) -> Option<(&RunConfig, u64)> {
-        let per_seed = self.runs.len().max(1);
-        let seed = *self.seeds.get(index / per_seed)?;
-        Some((self.runs.get(index % per_seed)?, seed))
+        let (run, seed) = self.position(index)?;
+        Some((&self.runs[run], self.seeds[seed]))
     }
 
     /// The configuration as TOML, readable back by [`Layers::resolve`] as a config file.

@@ -457,7 +457,7 @@ impl Experiment {
 
     /// The index, in the configuration's seeds, of run `run`'s seed.
     fn seed_index(&self, run: usize) -> usize {
-        run / self.config.runs.len().max(1)
+        self.config.position(run).map_or(0, |(_, seed)| seed)
     }
 
     fn next_active(&self, from: usize) -> Option<usize> {

@@ -31,7 +31,7 @@ pub fn notes(
     // Configured run `i`'s trained runs, one per seed: (seed, history, status).
     let seeds = |i: usize| {
         (0..config.seeds.len()).filter_map(move |s| {
-            let index = s * config.runs.len() + i;
+            let index = config.index(i, s);
             Some((config.seeds[s], histories.get(index)?, statuses.get(index)?))
         })
     };

@@ -266,6 +266,22 @@ impl Results {
         }
     }
 
+    /// The runs grouped by name, each group a configured run at every seed (as indices into
+    /// `runs`, in seed order), the groups in the order the runs were configured.
+    pub fn groups(&self) -> Vec<Vec<usize>> {
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for (index, run) in self.runs.iter().enumerate() {
+            match groups
+                .iter_mut()
+                .find(|group| self.runs[group[0]].name == run.name)
+            {
+                Some(group) => group.push(index),
+                None => groups.push(vec![index]),
+            }
+        }
+        groups
+    }
+
     /// Writes the results to `path` (as `results.json` holds them), atomically.
     ///
     /// # Errors

@@ -42,20 +42,18 @@ pub struct Standings {
 impl Standings {
     /// The standings of `results`.
     pub fn of(results: &Results) -> Self {
-        let mut ranked: Vec<Standing> = Vec::new();
-        for (index, run) in results.runs.iter().enumerate() {
-            match ranked.iter_mut().find(|s| s.name == run.name) {
-                Some(standing) => standing.runs.push(index),
-                None => ranked.push(Standing {
-                    name: run.name.clone(),
-                    optimizer: run.optimizer,
-                    runs: vec![index],
-                    best: None,
-                    final_accuracy: None,
-                    diverged: 0,
-                }),
-            }
-        }
+        let mut ranked: Vec<Standing> = results
+            .groups()
+            .into_iter()
+            .map(|runs| Standing {
+                name: results.runs[runs[0]].name.clone(),
+                optimizer: results.runs[runs[0]].optimizer,
+                runs,
+                best: None,
+                final_accuracy: None,
+                diverged: 0,
+            })
+            .collect();
         let mut latest_divergence = Vec::with_capacity(ranked.len());
         for standing in &mut ranked {
             let runs: Vec<&RunResult> = standing.runs.iter().map(|&r| &results.runs[r]).collect();

@@ -196,18 +196,18 @@ impl SweepPlan {
                 });
             }
         }
-        let mut names: Vec<&str> = cells.iter().map(|c| c.run.as_str()).collect();
-        names.dedup();
-        let mut sorted = names.clone();
-        sorted.sort_unstable();
-        if let Some(twice) = sorted.windows(2).find(|w| w[0] == w[1]) {
-            return Err(invalid(
-                "runs",
-                format!(
-                    "two runs of the sweep are named '{}'; name them apart",
-                    twice[0]
-                ),
-            ));
+        // Each run's cells are consecutive, one per seed.
+        let mut names = std::collections::BTreeSet::new();
+        for cell in cells.iter().step_by(seeds.len().max(1)) {
+            if !names.insert(cell.run.as_str()) {
+                return Err(invalid(
+                    "runs",
+                    format!(
+                        "two runs of the sweep are named '{}'; name them apart",
+                        cell.run
+                    ),
+                ));
+            }
         }
         let mut axes_out: Vec<(String, Vec<serde_json::Value>)> = Vec::new();
         if let Some(optimizers) = &optimizers {

@@ -440,8 +440,9 @@ fn describe(experiment: &Experiment, dir: &Path) {
 /// seeds.
 fn train(experiment: &mut Experiment, dir: &Path, stop: &AtomicBool) -> Result<bool, Error> {
     let config = experiment.config().clone();
-    let runs = config.runs.len().max(1);
     let seeds = config.seeds.len() as u64;
+    // A trained run's bar: its configured run's.
+    let bar_of = |run: usize| config.position(run).map_or(0, |(bar, _)| bar);
     let total = u64::from(config.epochs) * experiment.batches_per_epoch() as u64 * seeds;
     let bars = MultiProgress::new();
     let style = ProgressStyle::with_template(
@@ -456,9 +457,8 @@ fn train(experiment: &mut Experiment, dir: &Path, stop: &AtomicBool) -> Result<b
         .map(|(i, run)| {
             let bar = bars.add(ProgressBar::new(total).with_style(style.clone()));
             bar.set_prefix(format!("{:>width$}", run.name));
-            let done: u64 = (i..experiment.run_count())
-                .step_by(runs)
-                .map(|r| experiment.steps(r))
+            let done: u64 = (0..config.seeds.len())
+                .map(|seed| experiment.steps(config.index(i, seed)))
                 .sum();
             bar.set_position(done);
             bar
@@ -478,13 +478,13 @@ fn train(experiment: &mut Experiment, dir: &Path, stop: &AtomicBool) -> Result<b
         for event in events {
             match event {
                 Event::Step { run, metrics } => {
-                    let bar = run % runs;
+                    let bar = bar_of(run);
                     last_loss[bar] = metrics.loss;
                     progress[bar].inc(1);
                     progress[bar].set_message(format!("loss {:.3}  {}", metrics.loss, rates[bar]));
                 }
                 Event::Diverged { run, step, loss } => {
-                    let bar = run % runs;
+                    let bar = bar_of(run);
                     diverged[bar] += 1;
                     let seed = experiment
                         .run_label(run)
@@ -500,7 +500,7 @@ fn train(experiment: &mut Experiment, dir: &Path, stop: &AtomicBool) -> Result<b
                     }
                 }
                 Event::Epoch { run, metrics } => {
-                    let bar = run % runs;
+                    let bar = bar_of(run);
                     rates[bar] = format!(
                         "test acc {:.1}%  {:.0} img/s",
                         100.0 * metrics.test_accuracy,

@@ -252,7 +252,7 @@ impl MapFigure {
             .label_style(pen.font(12))
             .draw()?;
         let [r, g, b, _] = stepwise_landscape::DIVERGED;
-        let (width, height) = area.dim_in_pixel();
+        let (_, height) = area.dim_in_pixel();
         let swatch = pen.px(14) as i32;
         let left = pen.px(72) as i32;
         let top = height as i32 - pen.px(40) as i32;
@@ -265,7 +265,6 @@ impl MapFigure {
             (left + swatch + pen.px(4) as i32, top),
             pen.font(12),
         ))?;
-        let _ = width;
         Ok(())
     }
 }
@@ -357,7 +356,11 @@ mod tests {
                 .any(|l| l.parse::<f64>().is_ok_and(|v| v > 14.0)),
             "no loss past the largest: {labels:?}"
         );
-        // 16 cells, the diverged one red.
-        assert!(svg.contains("fill=\"#DC1E1E\""), "the diverged cell");
+        // 16 cells, the diverged one red, besides the colour bar's red swatch.
+        assert_eq!(
+            svg.matches("fill=\"#DC1E1E\"").count(),
+            2,
+            "the diverged cell and the swatch"
+        );
     }
 }

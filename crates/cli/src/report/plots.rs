@@ -106,18 +106,17 @@ pub(super) struct Group<'a> {
 impl<'a> Group<'a> {
     /// The configured runs of `results`, in the order they were configured.
     pub(super) fn all(results: &'a Results, histories: &'a [RunHistory]) -> Vec<Self> {
-        let mut groups: Vec<Self> = Vec::new();
-        for (index, run) in results.runs.iter().enumerate() {
-            let seed = (run, histories.get(index));
-            match groups.iter_mut().find(|g| g.name == run.name) {
-                Some(group) => group.seeds.push(seed),
-                None => groups.push(Self {
-                    name: &run.name,
-                    seeds: vec![seed],
-                }),
-            }
-        }
-        groups
+        results
+            .groups()
+            .into_iter()
+            .map(|runs| Self {
+                name: &results.runs[runs[0]].name,
+                seeds: runs
+                    .into_iter()
+                    .map(|r| (&results.runs[r], histories.get(r)))
+                    .collect(),
+            })
+            .collect()
     }
 
     fn histories(&self) -> impl Iterator<Item = &'a RunHistory> + '_ {

@@ -111,12 +111,13 @@ fn plan(args: &PlanArgs) -> Result<(), Error> {
     }
     plan.write(&args.out)
         .map_err(|err| Error::Failed(err.to_string()))?;
-    let runs = plan
-        .cells
+    // Every run is at every seed of the plan's `seeds` axis.
+    let seeds = plan
+        .axes
         .iter()
-        .filter(|c| c.index == 0 || c.seed == plan.cells[0].seed)
-        .count();
-    let seeds = plan.cells.len() / runs.max(1);
+        .find(|(axis, _)| axis == "seeds")
+        .map_or(1, |(_, values)| values.len());
+    let runs = plan.cells.len() / seeds.max(1);
     println!(
         "{} cells ({runs} runs x {seeds} seeds) in {}",
         plan.cells.len(),
