@@ -169,7 +169,7 @@ async fn drive(
     report: Reporter<Update>,
 ) {
     let send = |update: Update| report.send(update);
-    if let (Compute::Gpu, Some(gpu)) = (compute, &gpu)
+    if let (Compute::GPU, Some(gpu)) = (compute, &gpu)
         && let Err(err) = prepare_gpu(&config, gpu).await
     {
         return send(Update::Failed(err.to_string()));

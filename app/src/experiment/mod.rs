@@ -149,7 +149,7 @@ impl ExperimentView {
                 self.clear_ended();
                 self.message = None;
                 self.data_note.clear();
-                let gpu = gpu.filter(|_| compute == Compute::Gpu).cloned();
+                let gpu = gpu.filter(|_| compute == Compute::GPU).cloned();
                 self.session = Some(Session::start(config, load, compute, gpu, ctx.clone()));
             }
             Err(reason) => self.message = Some((true, reason)),

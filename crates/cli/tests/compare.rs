@@ -467,3 +467,69 @@ fn interrupt(args: &[&str], out: &Path, signal: &str, epochs: u64) -> u64 {
     );
     completed
 }
+
+#[test]
+fn runs_are_dealt_over_the_devices_the_config_names_and_the_flag_overrides() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_, data) = setup(dir.path());
+    // One step and a small evaluation per run: the point is where each run trains.
+    let config = dir.path().join("placed.toml");
+    let placed = EXPERIMENT
+        .replace("epochs = 3", "epochs = 1\ndevices = [\"cpu\", \"gpu\"]")
+        .replace("train_images = 64", "train_images = 32")
+        .replace("test_images = 100", "test_images = 20");
+    std::fs::write(&config, placed).expect("config");
+    let out = dir.path().join("out");
+    let run = stepwise(&[
+        "compare",
+        "--config",
+        &config.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+        "--data-dir",
+        &data,
+    ]);
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "devices: the runs are dealt over cpu,gpu, in turn\n  cpu: CPU (chosen)\n  gpu: GPU: "
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("resnet8 on cpu,gpu: 2 runs"), "{stderr}");
+    let results = results(&out);
+    assert_eq!(results["device"], "cpu,gpu");
+    let devices: Vec<&str> = results["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|run| run["device"].as_str().expect("each run's device"))
+        .collect();
+    assert_eq!(devices, ["cpu", "gpu"]);
+    let toml = std::fs::read_to_string(out.join("config.toml")).expect("config.toml");
+    assert!(toml.contains("devices = [\"cpu\", \"gpu\"]"), "{toml}");
+
+    // The flag overrides the configuration; an adapter the machine lacks is named with the list.
+    let missing = stepwise(&[
+        "compare",
+        "--config",
+        &config.display().to_string(),
+        "--out",
+        &dir.path().join("elsewhere").display().to_string(),
+        "--data-dir",
+        &data,
+        "--device",
+        "cpu,gpu:7",
+    ]);
+    let stderr = text(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("gpu:7: this machine lists 1 GPU adapter(s): gpu:0 "),
+        "{stderr}"
+    );
+    assert_refused(
+        &quick(&out.display().to_string(), &["--device", "tpu"]),
+        "'tpu' is not a device: auto, cpu, gpu, or gpu:N for the adapter listed N-th",
+    );
+}

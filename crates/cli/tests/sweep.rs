@@ -353,3 +353,51 @@ fn bad_sweeps_are_refused_with_a_reason() {
         "a sweep folder is what `stepwise sweep plan FILE --out DIR` writes",
     );
 }
+
+#[test]
+fn a_pool_over_several_devices_gives_each_cell_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("sweep.toml");
+    std::fs::write(
+        &file,
+        "model = \"resnet8\"\nepochs = 1\nbatch_size = 32\ntrain_images = 32\ntest_images = 20\n\n\
+         [sweep]\noptimizer = [\"adam\", \"sgd\"]\n",
+    )
+    .expect("write");
+    let data = dir.path().join("no-data");
+    std::fs::create_dir(&data).expect("data folder");
+    let out = dir.path().join("sweep").display().to_string();
+    ok(&[
+        "sweep",
+        "plan",
+        &file.display().to_string(),
+        "--out",
+        &out,
+        "--slurm",
+        "--cell-device",
+        "cpu,gpu:1",
+    ]);
+    let sbatch = std::fs::read_to_string(Path::new(&out).join("sweep.sbatch")).expect("sbatch");
+    assert!(sbatch.contains("--device cpu,gpu:1\n"), "{sbatch}");
+    ok(&[
+        "sweep",
+        "run",
+        &out,
+        "--jobs",
+        "2",
+        "--device",
+        "cpu,gpu",
+        "--data-dir",
+        &data.display().to_string(),
+    ]);
+    let devices: Vec<String> = (0..2)
+        .map(|cell| {
+            let path = Path::new(&out).join(format!("cells/{cell:04}/results.json"));
+            results(&path)["device"]
+                .as_str()
+                .expect("device")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(devices, ["cpu", "gpu"], "one device each, in turn");
+}

@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use stepwise_data::Cifar10;
 use stepwise_gpu::TensorState;
 
-use crate::experiment::{Compute, Experiment, Run};
+use crate::Placement;
+use crate::experiment::{Experiment, Run};
 use crate::metrics::{EpochMetrics, RunStatus, StepMetrics};
 use crate::{EngineError, ExperimentConfig};
 
@@ -271,14 +272,19 @@ impl Experiment {
         std::fs::rename(&partial, path).map_err(|err| fail(err.to_string()))
     }
 
-    /// Continues the experiment saved at `path`, on `compute` and `data` (the data set it was
+    /// Continues the experiment saved at `path`, on `placement` (any: it need not be the one it
+    /// was trained on) and `data` (the data set it was
     /// trained on: its source, installed or sample, and its image counts must be the same).
     ///
     /// # Errors
     /// [`EngineError::Checkpoint`] for an unreadable, truncated or foreign file, tensors that
     /// do not fit the configured model, or other data than the checkpoint's.
-    pub fn resume(path: &Path, data: Cifar10, compute: Compute) -> Result<Self, EngineError> {
-        Self::resume_from(Checkpoint::read(path)?, data, compute)
+    pub fn resume(
+        path: &Path,
+        data: Cifar10,
+        placement: impl Into<Placement>,
+    ) -> Result<Self, EngineError> {
+        Self::resume_from(Checkpoint::read(path)?, data, placement)
     }
 
     /// [`resume`](Self::resume) from a checkpoint already read (to choose the data by
@@ -289,8 +295,9 @@ impl Experiment {
     pub fn resume_from(
         checkpoint: Checkpoint,
         data: Cifar10,
-        compute: Compute,
+        placement: impl Into<Placement>,
     ) -> Result<Self, EngineError> {
+        let placement = placement.into();
         let Checkpoint {
             path,
             bytes,
@@ -305,13 +312,15 @@ impl Experiment {
         if metadata.format >= 2 {
             verify_checksums(&tensors, &metadata.checksums).map_err(&fail)?;
         }
-        let mut runs = Self::fresh_runs(&metadata.config, compute)?;
+        // Every tensor was read back to the host when saved: a run resumes on whichever device the
+        // placement gives it now.
+        let mut runs = Self::fresh_runs(&metadata.config, &placement)?;
         for (r, (run, saved)) in runs.iter_mut().zip(&metadata.runs).enumerate() {
-            restore_run(run, r, saved, &metadata.config, &tensors, &compute.device())
-                .map_err(&fail)?;
+            let device = placement.of_run(r).device();
+            restore_run(run, r, saved, &metadata.config, &tensors, &device).map_err(&fail)?;
         }
         let experiment =
-            Self::assemble(metadata.config, data, compute, runs, metadata.epochs_done)?;
+            Self::assemble(metadata.config, data, placement, runs, metadata.epochs_done)?;
         if let Some(saved) = metadata.data {
             let now = DataUsed::of(&experiment);
             if !saved.matches(&now) {
@@ -422,6 +431,11 @@ impl Checkpoint {
             .filter(|key| file.get(*key) != saved.get(*key))
             .cloned()
             .collect())
+    }
+
+    /// The configuration checkpointed.
+    pub const fn config(&self) -> &ExperimentConfig {
+        &self.metadata.config
     }
 
     /// Whether the experiment was trained on the shipped sample (so that it resumes on the sample

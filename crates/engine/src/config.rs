@@ -15,6 +15,8 @@ use stepwise_optim::{LrSchedule, OptimizerConfig, OptimizerSpec};
 use thiserror::Error;
 use toml::de::{DeTable, DeValue};
 
+use crate::DeviceChoice;
+
 /// The presets shipped in `crates/engine/presets/`, by name.
 pub const PRESETS: [(&str, &str); 3] = [
     (
@@ -60,6 +62,10 @@ pub struct ExperimentConfig {
     /// (`seed = N`, as configurations before seeds wrote it, reads as `seeds = [N]`.)
     #[serde(default = "default_seeds")]
     pub seeds: Vec<u64>,
+    /// Where the runs train, dealt over in turn (`["cpu", "gpu:1"]`): see [`crate::place`]. A
+    /// front-end's device flag overrides it; absent, `auto`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices: Option<Vec<DeviceChoice>>,
     /// Train on the first this many training images (all when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_images: Option<usize>,
@@ -610,6 +616,14 @@ fn merge(base: &mut toml::Table, over: toml::Table) {
 }
 
 impl ExperimentConfig {
+    /// Where to train: `flag` (a front-end's choice) if given, else the configured devices, else
+    /// `auto`.
+    pub fn devices_or(&self, flag: Option<&[DeviceChoice]>) -> Vec<DeviceChoice> {
+        flag.map(<[DeviceChoice]>::to_vec)
+            .or_else(|| self.devices.clone())
+            .unwrap_or_else(|| vec![DeviceChoice::Auto])
+    }
+
     /// Checks the rules serde cannot: counts, the schedule, unique run names.
     ///
     /// # Errors

@@ -18,50 +18,22 @@ use std::task::{Context, Poll, Waker};
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::GradientsParams;
 use burn::prelude::Module;
-use burn::tensor::{Device, DeviceKind, Int, Tensor, TensorData};
-use serde::{Deserialize, Serialize};
-use stepwise_data::{Augment, Batches, Cifar10, Images, Normalization, Source};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use stepwise_data::{Augment, Batches, Cifar10, HostBatch, Images, Normalization, Source};
 use stepwise_gpu::{FusedOptimizer, TensorState, TensorStep};
 use stepwise_model::ResNet;
 use web_time::Instant;
 
 use crate::EngineError;
 use crate::config::ExperimentConfig;
+use crate::device::{Compute, Placement};
 use crate::metrics::{EpochMetrics, RunHistory, RunStatus, StepMetrics};
 use crate::probe::{ProbeLayout, Probes, STEP_SIZE_SAMPLE, Update};
 
 /// Images per evaluation batch on native targets (see `eval_batch`).
 pub const EVAL_BATCH: usize = 500;
 
-/// Where the experiment computes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Compute {
-    /// burn's CPU backend (flex), with Stepwise's reference optimizers.
-    Cpu,
-    /// burn-wgpu on the default adapter, with the fused WGSL optimizers.
-    Gpu,
-}
-
-impl Compute {
-    /// The burn device (without autodiff).
-    pub fn device(self) -> Device {
-        match self {
-            Self::Cpu => Device::flex(),
-            Self::Gpu => Device::wgpu(DeviceKind::DefaultDevice),
-        }
-    }
-
-    /// `cpu` or `gpu`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::Cpu => "cpu",
-            Self::Gpu => "gpu",
-        }
-    }
-}
-
-/// Readies `gpu`, the adapter burn trains on, for `config` on [`Compute::Gpu`]: burn's kernel
+/// Readies `gpu`, the adapter burn trains on, for `config` on a GPU: burn's kernel
 /// tuning for this adapter is kept in the machine's cache ([`stepwise_gpu::tuning`], native
 /// targets), and every run's fused optimizer kernel is compiled, so that a shader or pipeline error
 /// names the run and the shader instead of reaching the first read as burn's error about a kernel
@@ -163,12 +135,13 @@ enum Phase {
     Train {
         /// Each seed's batch order this epoch, in the order of the configuration's seeds.
         batches: Vec<Batches<Arc<Images>>>,
-        /// The batch the runs of seed (index) `.0` are stepping on this round.
-        current: Option<(usize, Batch)>,
+        /// The batch the runs of one seed are stepping on this round.
+        current: Option<Current>,
         run: usize,
     },
-    /// Evaluating a group of runs on the test images, batch by batch.
+    /// Evaluating a group of runs (of one place) on the test images, batch by batch.
     Eval {
+        place: usize,
         group: Vec<Evaluation>,
         batches: Batches<Arc<Images>>,
         seconds: f64,
@@ -224,16 +197,69 @@ impl Readback {
     }
 }
 
-/// Several runs of one model trained side by side, once per seed, interleaved step by step: the
-/// runs of one seed start from the same initial weights and step on the same batches. Runs are
-/// numbered as [`ExperimentConfig::run_at`] orders them (seed by seed).
-pub struct Experiment {
-    config: ExperimentConfig,
+/// The batch the runs of one seed step on this round: on the host, and on each place that has
+/// asked for it.
+struct Current {
+    /// The seed's index in the configuration.
+    seed: usize,
+    host: HostBatch,
+    on: Vec<Option<Batch>>,
+}
+
+impl Current {
+    fn new(seed: usize, host: HostBatch, places: usize) -> Self {
+        Self {
+            seed,
+            host,
+            on: (0..places).map(|_| None).collect(),
+        }
+    }
+
+    /// The batch on place `place`'s training device, sent there the first time it is asked for.
+    fn on(&mut self, place: usize, device: &Device) -> &Batch {
+        self.on[place].get_or_insert_with(|| {
+            let n = self.host.len();
+            let (images, labels) = self.host.clone().into_tensors(device);
+            (images, labels, n)
+        })
+    }
+}
+
+/// A device the experiment trains on, and what lives there.
+struct Place {
     compute: Compute,
     /// The device evaluation runs on.
     device: Device,
     /// The same with autodiff, for training.
     train_device: Device,
+    loss: CrossEntropyLoss,
+    /// Runs that take their step on a batch together, in one unit of work.
+    group_size: usize,
+}
+
+impl Place {
+    fn new(compute: Compute) -> Self {
+        let device = compute.device();
+        Self {
+            compute,
+            loss: CrossEntropyLossConfig::new().init(&device.clone().autodiff()),
+            train_device: device.clone().autodiff(),
+            device,
+            group_size: group_size(compute),
+        }
+    }
+}
+
+/// Several runs of one model trained side by side, once per seed, interleaved step by step: the
+/// runs of one seed start from the same initial weights and step on the same batches. Runs are
+/// numbered as [`ExperimentConfig::run_at`] orders them (seed by seed), and dealt over the
+/// [`Placement`]'s devices in that order: each device's work is queued in turn, so that they
+/// compute at the same time, and a round ends when the slowest has taken its step.
+pub struct Experiment {
+    config: ExperimentConfig,
+    placement: Placement,
+    /// One per device of the placement, in its order.
+    places: Vec<Place>,
     train: Arc<Images>,
     test: Arc<Images>,
     source: Source,
@@ -243,31 +269,29 @@ pub struct Experiment {
     phase: Phase,
     /// The training steps queued last, until their values are back.
     in_flight: Vec<InFlight>,
-    /// Runs that take their step on a batch together, in one unit of work.
-    group_size: usize,
-    loss: CrossEntropyLoss,
     sample_stride: usize,
 }
 
 impl Experiment {
     /// A new experiment on `data` (cut to the configured sizes), every run starting from the
-    /// weights drawn from its seed.
+    /// weights drawn from its seed, on its device of `placement`.
     ///
     /// # Errors
     /// [`EngineError`] for an invalid configuration or empty data.
     pub fn new(
         config: ExperimentConfig,
         data: Cifar10,
-        compute: Compute,
+        placement: impl Into<Placement>,
     ) -> Result<Self, EngineError> {
-        let runs = Self::fresh_runs(&config, compute)?;
-        Self::assemble(config, data, compute, runs, 0)
+        let placement = placement.into();
+        let runs = Self::fresh_runs(&config, &placement)?;
+        Self::assemble(config, data, placement, runs, 0)
     }
 
     pub(crate) fn assemble(
         mut config: ExperimentConfig,
         data: Cifar10,
-        compute: Compute,
+        placement: Placement,
         runs: Vec<Run>,
         epochs_done: u32,
     ) -> Result<Self, EngineError> {
@@ -294,19 +318,21 @@ impl Experiment {
                 test.len()
             )));
         }
-        let device = compute.device();
         // Every run has the same model; a resumed run that diverged has none left.
         let params = runs
             .iter()
             .find_map(|run| run.model.as_ref())
             .map_or(1, ResNet::trainable_params);
         let mut experiment = Self {
-            loss: CrossEntropyLossConfig::new().init(&device.clone().autodiff()),
-            train_device: device.clone().autodiff(),
             sample_stride: params.div_ceil(STEP_SIZE_SAMPLE).max(1),
             config,
-            compute,
-            device,
+            places: placement
+                .devices()
+                .iter()
+                .copied()
+                .map(Place::new)
+                .collect(),
+            placement,
             train: Arc::new(train),
             test: Arc::new(test),
             source,
@@ -314,18 +340,16 @@ impl Experiment {
             epochs_done,
             phase: Phase::Done,
             in_flight: Vec::new(),
-            group_size: group_size(compute),
         };
         experiment.phase = experiment.start_epoch();
         Ok(experiment)
     }
 
-    /// Every run at the initial weights, on `compute`'s training device.
+    /// Every run at the initial weights, on its training device of `placement`.
     pub(crate) fn fresh_runs(
         config: &ExperimentConfig,
-        compute: Compute,
+        placement: &Placement,
     ) -> Result<Vec<Run>, EngineError> {
-        let device = compute.device().autodiff();
         let architecture = config.model.config(stepwise_data::CLASSES.len());
         // A model built per run from its seed: the runs of a seed start from the same weights, in
         // buffers and batch-norm statistics of their own (a cloned module would share its running
@@ -333,7 +357,9 @@ impl Experiment {
         // place).
         (0..config.run_count())
             .filter_map(|index| config.run_at(index))
-            .map(|(run, seed)| {
+            .enumerate()
+            .map(|(index, (run, seed))| {
+                let device = placement.of_run(index).device().autodiff();
                 let model = ResNet::new(&architecture, seed, &device)?;
                 let optimizer =
                     stepwise_optim::Optimizer::new(run.optimizer, config.schedule.clone())?;
@@ -347,9 +373,9 @@ impl Experiment {
         &self.config
     }
 
-    /// Where it computes.
-    pub const fn compute(&self) -> Compute {
-        self.compute
+    /// Where its runs compute.
+    pub const fn placement(&self) -> &Placement {
+        &self.placement
     }
 
     /// Where the images came from.
@@ -455,6 +481,11 @@ impl Experiment {
         }
     }
 
+    /// The index, in `places`, of the device run `run` trains on.
+    fn place_of(&self, run: usize) -> usize {
+        run % self.places.len()
+    }
+
     /// The index, in the configuration's seeds, of run `run`'s seed.
     fn seed_index(&self, run: usize) -> usize {
         self.config.position(run).map_or(0, |(_, seed)| seed)
@@ -496,15 +527,11 @@ impl Experiment {
                     return Ok(vec![]);
                 };
                 let stream = self.seed_index(first);
-                let current: Batch = match current {
-                    Some((seed, current)) if seed == stream => current,
+                let mut current = match current {
+                    Some(current) if current.seed == stream => current,
                     // Every seed's order has as many batches: the first to end ends the epoch.
                     _ => match batches[stream].next() {
-                        Some(batch) => {
-                            let n = batch.len();
-                            let (images, labels) = batch.into_tensors(&self.train_device);
-                            (images, labels, n)
-                        }
+                        Some(batch) => Current::new(stream, batch, self.places.len()),
                         None => {
                             let mut events = self.settle().await?;
                             self.after_training_or_eval(0, &mut events);
@@ -512,17 +539,20 @@ impl Experiment {
                         }
                     },
                 };
-                let queued = self.queue_steps(&group, &current);
+                let place = self.place_of(first);
+                let batch = current.on(place, &self.places[place].train_device);
+                let queued = self.queue_steps(&group, place, batch);
                 let events = self.settle().await?;
                 self.in_flight = queued;
                 self.phase = Phase::Train {
                     batches,
-                    current: Some((stream, current)),
+                    current: Some(current),
                     run: last + 1,
                 };
                 Ok(events)
             }
             Phase::Eval {
+                place,
                 mut group,
                 mut batches,
                 seconds,
@@ -531,8 +561,8 @@ impl Experiment {
                 match batches.next() {
                     Some(batch) => {
                         let n = batch.len() as f64;
-                        let (images, labels) = batch.into_tensors(&self.device);
-                        let loss = &self.loss;
+                        let (images, labels) = batch.into_tensors(&self.places[place].device);
+                        let loss = &self.places[place].loss;
                         let batch_totals = each(group.iter().collect(), |evaluation| {
                             let logits = evaluation.model.forward(images.clone());
                             let correct = correct(logits.clone(), labels.clone());
@@ -546,6 +576,7 @@ impl Experiment {
                             });
                         }
                         self.phase = Phase::Eval {
+                            place,
                             group,
                             batches,
                             seconds: seconds + started.elapsed().as_secs_f64(),
@@ -579,29 +610,32 @@ impl Experiment {
         }
     }
 
-    /// The active runs from `from` that take a unit of work together (at most
-    /// [`group_size`] of them).
-    fn next_group(&self, from: usize) -> Vec<usize> {
-        (from..self.runs.len())
+    /// The active runs from `from` that take a unit of work together: the next active run and
+    /// those after it on the same device (at most its [`group_size`]), with `alike` among them.
+    fn next_group(&self, from: usize, alike: impl Fn(usize, usize) -> bool) -> Vec<usize> {
+        let Some(first) = self.next_active(from) else {
+            return Vec::new();
+        };
+        let place = self.place_of(first);
+        (first..self.runs.len())
             .filter(|&r| self.runs[r].status == RunStatus::Training)
-            .take(self.group_size)
+            .take_while(|&r| self.place_of(r) == place && alike(first, r))
+            .take(self.places[place].group_size)
             .collect()
     }
 
-    /// [`next_group`](Self::next_group) cut to the runs of one seed: they step on one batch.
+    /// [`next_group`](Self::next_group) of runs of one seed: they step on one batch.
     fn training_group(&self, from: usize) -> Vec<usize> {
-        let mut group = self.next_group(from);
-        if let Some(&first) = group.first() {
-            let seed = self.seed_index(first);
-            group.retain(|&run| self.seed_index(run) == seed);
-        }
-        group
+        self.next_group(from, |first, run| {
+            self.seed_index(run) == self.seed_index(first)
+        })
     }
 
     /// Evaluation of the next active runs from `from`, if any are left this epoch.
     fn start_eval(&self, from: usize) -> Option<Phase> {
-        let group: Vec<Evaluation> = self
-            .next_group(from)
+        let runs = self.next_group(from, |_, _| true);
+        let place = self.place_of(*runs.first()?);
+        let group: Vec<Evaluation> = runs
             .into_iter()
             .filter_map(|run| {
                 let model = self.runs[run].model.as_ref()?.valid();
@@ -616,10 +650,11 @@ impl Experiment {
             return None;
         }
         Some(Phase::Eval {
+            place,
             group,
             batches: Batches::in_order(
                 Arc::clone(&self.test),
-                eval_batch(self.compute),
+                eval_batch(self.places[place].compute),
                 Normalization::CIFAR10,
             ),
             seconds: 0.0,
@@ -749,7 +784,7 @@ fn each<T: Send, R: Send>(items: Vec<T>, work: impl Fn(T) -> R + Sync + Send) ->
 /// buffers at 500 images would pass.
 const fn eval_batch(compute: Compute) -> usize {
     match compute {
-        Compute::Gpu if cfg!(target_arch = "wasm32") => 100,
+        Compute::Gpu(_) if cfg!(target_arch = "wasm32") => 100,
         _ => EVAL_BATCH,
     }
 }
@@ -785,15 +820,17 @@ impl Run {
 }
 
 impl Experiment {
-    /// Queues the next step of each run of `group` on `batch` and starts reading their values
-    /// back: side by side on the CPU's threads where there are several, else one after another.
-    fn queue_steps(&mut self, group: &[usize], batch: &Batch) -> Vec<InFlight> {
+    /// Queues the next step of each run of `group` (on place `place`) on `batch` and starts
+    /// reading their values back: side by side on the CPU's threads where there are several, else
+    /// one after another.
+    fn queue_steps(&mut self, group: &[usize], place: usize, batch: &Batch) -> Vec<InFlight> {
+        let place = &self.places[place];
         let queue = &StepQueue {
-            compute: self.compute,
+            compute: place.compute,
             metrics_every: self.config.metrics_every,
             epoch: self.epochs_done + 1,
             sample_stride: self.sample_stride,
-            loss: &self.loss,
+            loss: &place.loss,
             batch,
         };
         let runs: Vec<(usize, &mut Run)> = self

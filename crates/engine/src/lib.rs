@@ -8,7 +8,8 @@
 //!
 //! - [`ExperimentConfig`]: presets (TOML in `presets/`), config files and flags, resolved by
 //!   [`Layers`] with that precedence;
-//! - [`DeviceChoice`]: where to train (*auto* takes a hardware GPU, else the CPU), and why;
+//! - [`DeviceChoice`] and [`place`]: where to train (*auto* takes every hardware GPU, else the
+//!   CPU), and why; a [`Placement`] deals the runs over several devices;
 //! - [`Experiment`]: the state machine, on the GPU (burn-wgpu, fused kernels) or the CPU (flex,
 //!   reference optimizers); per-step [`StepMetrics`], per-epoch [`EpochMetrics`], divergence;
 //! - [`checkpoint`]: the whole experiment in one safetensors file, written atomically;
@@ -33,8 +34,8 @@ pub use config::{
     ConfigError, DEFAULT_DIVERGENCE_LOSS, ExperimentConfig, Layers, Location, PRESETS, RunConfig,
     RunSpec, preset_text,
 };
-pub use device::{DeviceChoice, NoGpu, Reason};
-pub use experiment::{Compute, EVAL_BATCH, Event, Experiment, prepare_gpu};
+pub use device::{Adapter, Compute, DeviceChoice, DeviceError, Placement, Reason, place};
+pub use experiment::{EVAL_BATCH, Event, Experiment, prepare_gpu};
 pub use metrics::{
     EpochMetrics, RunHistory, RunStatus, STEP_COLUMNS, Smoothing, Spread, StepMetrics,
 };

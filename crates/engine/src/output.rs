@@ -15,7 +15,7 @@ use stepwise_model::Arch;
 use stepwise_optim::{OptimizerConfig, OptimizerKind, OptimizerSpec};
 
 use crate::metrics::{EpochMetrics, RunHistory, RunStatus, STEP_COLUMNS, StepMetrics};
-use crate::{Compute, EngineError, Experiment};
+use crate::{Compute, EngineError, Experiment, Placement};
 
 /// The resolved configuration.
 pub const CONFIG_FILE: &str = "config.toml";
@@ -71,8 +71,8 @@ pub struct Results {
     pub description: String,
     /// The network.
     pub model: Arch,
-    /// Where it was trained.
-    pub device: Compute,
+    /// Where it was trained: the devices its runs were dealt over (`cpu`, `gpu`, `cpu,gpu:1`).
+    pub device: Placement,
     /// The data's description (`stepwise_data::Source`'s `Display`).
     pub data: String,
     /// Training images per epoch.
@@ -100,6 +100,9 @@ pub struct RunResult {
     /// The seed of its initial weights and batch order.
     #[serde(default)]
     pub seed: u64,
+    /// The device it trained on (absent in results written before placements).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<Compute>,
     /// The optimizer.
     pub optimizer: OptimizerKind,
     /// Every hyperparameter, resolved (defaults written out).
@@ -236,6 +239,7 @@ impl Results {
                 RunResult {
                     name: run.name.clone(),
                     seed,
+                    device: Some(experiment.placement().of_run(r)),
                     optimizer: run.optimizer.kind(),
                     hyperparameters,
                     status: status_name.into(),
@@ -254,7 +258,7 @@ impl Results {
             quick: config.quick,
             description: config.description.clone(),
             model: config.model,
-            device: experiment.compute(),
+            device: experiment.placement().clone(),
             data: experiment.source().to_string(),
             train_images: experiment.train_images(),
             test_images: experiment.test_images(),

@@ -166,7 +166,7 @@ impl ModuleMapper for Update<'_> {
         let previous = self.probes.is_some().then(|| old.clone());
         let state = self.states[index].take();
         let (updated, state) = match self.compute {
-            Compute::Gpu => self.step.fused(old, grad, state),
+            Compute::Gpu(_) => self.step.fused(old, grad, state),
             Compute::Cpu => self.step.reference(old, grad, state),
         };
         if let (Some(probes), Some(previous)) = (&mut self.probes, previous) {

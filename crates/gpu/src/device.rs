@@ -184,6 +184,43 @@ impl Gpu {
         }
     }
 
+    /// Every adapter of the graphics API burn trains on, in the order that API lists them: the
+    /// first of Vulkan, Metal, DX12 and GL with a hardware adapter, else the first with any
+    /// (burn-wgpu settles on its API by the same rule, and addresses adapters in this order).
+    /// `WGPU_BACKEND` narrows the APIs tried. Native only: a browser offers one adapter.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn list_adapters() -> Vec<AdapterSummary> {
+        let allowed = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
+        let mut software_only = Vec::new();
+        for api in [
+            wgpu::Backends::VULKAN,
+            wgpu::Backends::METAL,
+            wgpu::Backends::DX12,
+            wgpu::Backends::GL,
+        ] {
+            if !allowed.contains(api) {
+                continue;
+            }
+            // One API per instance, so that a machine with Vulkan never probes GL (and EGL).
+            let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+                backends: api,
+                ..wgpu::InstanceDescriptor::new_without_display_handle()
+            });
+            let adapters: Vec<AdapterSummary> =
+                pollster::block_on(instance.enumerate_adapters(api))
+                    .iter()
+                    .map(AdapterSummary::of)
+                    .collect();
+            if adapters.iter().any(|adapter| !adapter.is_software()) {
+                return adapters;
+            }
+            if software_only.is_empty() {
+                software_only = adapters;
+            }
+        }
+        software_only
+    }
+
     /// [`Gpu::new`], blocking the calling thread (native only; the web awaits `new`).
     ///
     /// # Errors

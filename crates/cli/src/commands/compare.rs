@@ -9,7 +9,7 @@ use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use stepwise_engine::output;
 use stepwise_engine::{
-    Compute, DeviceChoice, EngineError, Event, Experiment, ExperimentConfig, Layers, PRESETS,
+    DeviceChoice, EngineError, Event, Experiment, ExperimentConfig, Layers, PRESETS, Placement,
     RunHistory, RunStatus,
     checkpoint::{self, Checkpoint},
     findings, prepare_gpu,
@@ -38,9 +38,11 @@ pub struct CompareArgs {
     /// Output folder [default: results/PRESET or results/FILE-STEM, with -quick for --quick].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Where to train: auto picks a hardware GPU when wgpu finds one, else the CPU.
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
-    device: DeviceChoice,
+    /// Where to train: auto (every hardware GPU wgpu finds, else the CPU), cpu, gpu (the default
+    /// adapter) or gpu:N (the adapter listed N-th). Several, comma-separated, deal the runs over
+    /// them [default: the configuration's devices, else auto].
+    #[arg(long, value_name = "DEVICES", value_delimiter = ',')]
+    device: Option<Vec<DeviceChoice>>,
     /// Continue the experiment in DIR from its last checkpoint, with its configuration and on the
     /// data it was trained on.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["preset", "quick", "config", "out", "force"])]
@@ -111,7 +113,16 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
             (dir, Some(config), None)
         }
     };
-    let (compute, gpu) = choose_compute(args.device)?;
+    // The checkpoint first, where it resumes: where to train is its configuration's choice too.
+    let (config, saved) = match layers {
+        Some(config) => (config, None),
+        None => {
+            let saved = Checkpoint::read(&dir.join(checkpoint::FILE_NAME)).map_err(failed)?;
+            refuse_edits(&saved, &dir)?;
+            (saved.config().clone(), Some(saved))
+        }
+    };
+    let (placement, gpu) = choose_placement(&config.devices_or(args.device.as_deref()))?;
     let data_dir = data_dir_to_read(
         &DirArg {
             dir: args.data_dir.clone(),
@@ -126,14 +137,12 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
         };
         data.map_err(|err| Error::Failed(err.to_string()))
     };
-    let mut experiment = match layers {
-        Some(config) => Experiment::new(config, load(false)?, compute).map_err(failed)?,
-        None => {
+    let mut experiment = match saved {
+        None => Experiment::new(config, load(false)?, placement).map_err(failed)?,
+        Some(saved) => {
             // On the data it was trained on: the sample stays the sample after an installation.
-            let saved = Checkpoint::read(&dir.join(checkpoint::FILE_NAME)).map_err(failed)?;
-            refuse_edits(&saved, &dir)?;
             let data = load(saved.trained_on_sample())?;
-            Experiment::resume_from(saved, data, compute).map_err(failed)?
+            Experiment::resume_from(saved, data, placement).map_err(failed)?
         }
     };
     if let Some(gpu) = &gpu {
@@ -231,7 +240,7 @@ impl CompareArgs {
     pub fn cell(
         dir: &Path,
         resume: bool,
-        device: DeviceChoice,
+        device: Option<Vec<DeviceChoice>>,
         data_dir: Option<PathBuf>,
         again: String,
     ) -> Self {
@@ -374,21 +383,39 @@ fn replace_out(dir: &Path, replaced: &[&str]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Where to train, and the GPU when it is the GPU; says which and why.
-fn choose_compute(choice: DeviceChoice) -> Result<(Compute, Option<Gpu>), Error> {
-    let gpu = match choice {
-        DeviceChoice::Cpu => None,
+/// Where to train, and the default GPU when a run trains on a GPU (to check the kernels on);
+/// says which and why.
+fn choose_placement(choices: &[DeviceChoice]) -> Result<(Placement, Option<Gpu>), Error> {
+    let gpu = if choices.contains(&DeviceChoice::Gpu) {
         // The GPU's own error says what is missing and how to install it.
-        DeviceChoice::Gpu => {
-            Some(Gpu::new_blocking().map_err(|err| Error::Failed(err.to_string()))?)
-        }
-        DeviceChoice::Auto => Gpu::new_blocking().ok(),
+        Some(Gpu::new_blocking().map_err(|err| Error::Failed(err.to_string()))?)
+    } else if choices.iter().all(|&choice| choice == DeviceChoice::Cpu) {
+        None
+    } else {
+        Gpu::new_blocking().ok()
     };
-    let (compute, reason) = choice
-        .resolve(gpu.as_ref().map(|gpu| &gpu.adapter))
-        .map_err(|err| Error::Failed(err.to_string()))?;
-    eprintln!("device: {reason}");
-    Ok((compute, gpu.filter(|_| compute == Compute::Gpu)))
+    let listed = if choices
+        .iter()
+        .any(|choice| matches!(choice, DeviceChoice::Auto | DeviceChoice::Listed(_)))
+    {
+        Gpu::list_adapters()
+    } else {
+        Vec::new()
+    };
+    let (placement, reasons) =
+        stepwise_engine::place(choices, gpu.as_ref().map(|gpu| &gpu.adapter), &listed)
+            .map_err(|err| Error::Failed(err.to_string()))?;
+    match reasons.as_slice() {
+        [reason] => eprintln!("device: {reason}"),
+        _ => {
+            eprintln!("devices: the runs are dealt over {placement}, in turn");
+            for (compute, reason) in placement.devices().iter().zip(&reasons) {
+                eprintln!("  {compute}: {reason}");
+            }
+        }
+    }
+    let gpu = gpu.filter(|_| placement.uses_gpu());
+    Ok((placement, gpu))
 }
 
 /// Sends the engine's tracing to `DIR/log.txt`; the guard keeps it until the command ends.
@@ -423,7 +450,7 @@ fn describe(experiment: &Experiment, dir: &Path) {
     eprintln!(
         "{} on {}: {} runs{seeds}, {} epochs of {} images ({} steps of {}), tested on {} images; output in {}",
         config.model,
-        experiment.compute().name(),
+        experiment.placement(),
         config.runs.len(),
         config.epochs,
         experiment.train_images(),

@@ -69,7 +69,7 @@ pub(super) fn markdown(results: &Results, notes: &[Note]) -> String {
         "| data | {}: {} training, {} test images |",
         results.data, results.train_images, results.test_images
     );
-    let _ = writeln!(md, "| device | {} |", results.device.name());
+    let _ = writeln!(md, "| device | {} |", results.device);
     let _ = writeln!(
         md,
         "| epochs | {} of {} |",

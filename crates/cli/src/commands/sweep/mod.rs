@@ -70,9 +70,10 @@ pub struct RunArgs {
     /// Run every cell not yet done, N processes at a time.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     jobs: Option<u32>,
-    /// Where to train: auto picks a hardware GPU when wgpu finds one, else the CPU.
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
-    device: DeviceChoice,
+    /// Where to train (as compare's --device). With --jobs and several devices, each cell trains
+    /// on one of them: the one with the fewest cells running.
+    #[arg(long, value_name = "DEVICES", value_delimiter = ',')]
+    device: Option<Vec<DeviceChoice>>,
     /// CIFAR-10 folder [default: the platform cache folder's stepwise/cifar10].
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -178,7 +179,7 @@ fn run_cell(args: &RunArgs, cell: usize) -> Result<(), Error> {
     compare::run(&CompareArgs::cell(
         &dir,
         resume,
-        args.device,
+        args.device.clone(),
         args.data_dir.clone(),
         again,
     ))
@@ -203,22 +204,31 @@ fn run_pool(args: &RunArgs) -> Result<(), Error> {
         waiting.len(),
         plan.cells.len()
     );
-    let mut running: Vec<(usize, Child)> = Vec::new();
+    // Each cell on one device of several, or every cell on the devices asked for.
+    let slots: Vec<Option<Vec<DeviceChoice>>> = match &args.device {
+        Some(devices) if devices.len() > 1 => devices.iter().map(|&d| Some(vec![d])).collect(),
+        devices => vec![devices.clone()],
+    };
+    let mut running: Vec<(usize, usize, Child)> = Vec::new();
     let mut failed: Vec<(usize, String)> = Vec::new();
     loop {
         while running.len() < jobs
             && let Some(cell) = waiting.pop()
         {
-            running.push((cell, spawn_cell(&exe, args, cell)?));
+            let slot = (0..slots.len())
+                .min_by_key(|&slot| running.iter().filter(|(_, s, _)| *s == slot).count())
+                .unwrap_or(0);
+            let child = spawn_cell(&exe, args, cell, slots[slot].as_deref())?;
+            running.push((cell, slot, child));
         }
         if running.is_empty() {
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
         let mut still = Vec::with_capacity(running.len());
-        for (cell, mut child) in running {
+        for (cell, slot, mut child) in running {
             match child.try_wait() {
-                Ok(None) => still.push((cell, child)),
+                Ok(None) => still.push((cell, slot, child)),
                 Ok(Some(status)) if status.success() => eprintln!("cell {cell}: done"),
                 Ok(Some(status)) => {
                     let log = SweepPlan::cell_dir(&args.dir, cell).join(OUTPUT_FILE);
@@ -248,7 +258,12 @@ fn run_pool(args: &RunArgs) -> Result<(), Error> {
 /// Where `run --jobs` sends each cell's terminal output.
 const OUTPUT_FILE: &str = "output.txt";
 
-fn spawn_cell(exe: &Path, args: &RunArgs, cell: usize) -> Result<Child, Error> {
+fn spawn_cell(
+    exe: &Path,
+    args: &RunArgs,
+    cell: usize,
+    devices: Option<&[DeviceChoice]>,
+) -> Result<Child, Error> {
     let dir = SweepPlan::cell_dir(&args.dir, cell);
     std::fs::create_dir_all(&dir)
         .map_err(|err| Error::Failed(format!("{}: {err}", dir.display())))?;
@@ -264,10 +279,12 @@ fn spawn_cell(exe: &Path, args: &RunArgs, cell: usize) -> Result<Child, Error> {
         .arg("run")
         .arg(&args.dir)
         .args(["--cell", &cell.to_string()])
-        .args(["--device", device_name(args.device)])
         .stdin(Stdio::null())
         .stdout(output)
         .stderr(errors);
+    if let Some(devices) = devices {
+        command.arg("--device").arg(join(devices));
+    }
     if let Some(data) = &args.data_dir {
         command.arg("--data-dir").arg(data);
     }
@@ -276,12 +293,10 @@ fn spawn_cell(exe: &Path, args: &RunArgs, cell: usize) -> Result<Child, Error> {
         .map_err(|err| Error::Failed(format!("cannot start cell {cell}: {err}")))
 }
 
-fn device_name(device: DeviceChoice) -> &'static str {
-    match device {
-        DeviceChoice::Auto => "auto",
-        DeviceChoice::Cpu => "cpu",
-        DeviceChoice::Gpu => "gpu",
-    }
+/// Devices as `--device` takes them.
+pub(super) fn join(devices: &[DeviceChoice]) -> String {
+    let names: Vec<String> = devices.iter().map(DeviceChoice::to_string).collect();
+    names.join(",")
 }
 
 fn status(dir: &Path) -> Result<(), Error> {

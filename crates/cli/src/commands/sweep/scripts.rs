@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use clap::Args;
+use stepwise_engine::DeviceChoice;
 
 use crate::commands::Error;
 
@@ -50,9 +51,14 @@ pub struct ClusterArgs {
     /// The stepwise program on the cluster's nodes [default: this program's path].
     #[arg(long, value_name = "PATH")]
     stepwise: Option<String>,
-    /// Where each cell trains (auto, cpu or gpu).
-    #[arg(long, default_value = "auto", value_parser = ["auto", "cpu", "gpu"])]
-    cell_device: String,
+    /// Where each cell trains (as compare's --device).
+    #[arg(
+        long,
+        value_name = "DEVICES",
+        value_delimiter = ',',
+        default_value = "auto"
+    )]
+    cell_device: Vec<DeviceChoice>,
 }
 
 /// Writes the scripts `args` asks for, for a sweep of `cells` cells in `dir`.
@@ -152,7 +158,7 @@ fn slurm(args: &ClusterArgs, dir: &Path, cells: usize, stepwise: &str) -> String
          exec {stepwise} sweep run {dir} --cell \"$SLURM_ARRAY_TASK_ID\" --device {device}\n",
         stepwise = quote(stepwise),
         dir = quote(&dir),
-        device = args.cell_device
+        device = super::join(&args.cell_device)
     ));
     script
 }
@@ -179,6 +185,6 @@ fn kubernetes(args: &ClusterArgs, cells: usize) -> String {
          {gpus}          volumeMounts:\n            - name: sweep\n              mountPath: /sweep\n      \
          volumes:\n        - name: sweep\n          persistentVolumeClaim:\n            claimName: {claim}\n",
         claim = args.claim,
-        device = args.cell_device,
+        device = super::join(&args.cell_device),
     )
 }
