@@ -401,3 +401,69 @@ fn a_pool_over_several_devices_gives_each_cell_one() {
         .collect();
     assert_eq!(devices, ["cpu", "gpu"], "one device each, in turn");
 }
+
+#[test]
+fn a_signal_to_the_pool_stops_its_cells_which_resume_later() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("sweep.toml");
+    // Long enough that no cell ends before the signal.
+    std::fs::write(
+        &file,
+        "model = \"resnet8\"\nepochs = 50\nbatch_size = 32\ntrain_images = 128\ntest_images = 50\n\n\
+         [sweep]\noptimizer = [\"adam\"]\nseeds = [0, 1, 2]\n",
+    )
+    .expect("write");
+    let data = dir.path().join("no-data");
+    std::fs::create_dir(&data).expect("data folder");
+    let out = dir.path().join("sweep").display().to_string();
+    ok(&["sweep", "plan", &file.display().to_string(), "--out", &out]);
+    let pool = Command::new(env!("CARGO_BIN_EXE_stepwise"))
+        .args(["sweep", "run", &out, "--jobs", "2", "--device", "cpu"])
+        .args(["--data-dir", &data.display().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Both cells of the pool have checkpointed; the third waits its turn.
+    let started = Instant::now();
+    while (0..2).any(|cell| {
+        !Path::new(&out)
+            .join(format!("cells/{cell:04}/checkpoint.safetensors"))
+            .exists()
+    }) {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no checkpoints"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // To the pool alone, as a scheduler ends a job step.
+    let kill = Command::new("kill")
+        .args(["-TERM", &pool.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let output = pool.wait_with_output().expect("wait");
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(75), "{stderr}");
+    assert!(
+        stderr.contains("cell 0: stopping") && stderr.contains("cell 1: stopping"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("stopped on request; cells 0, 1 did not finish"),
+        "{stderr}"
+    );
+    // Nothing runs on once the pool has ended: each cell stopped cleanly, the third never began.
+    let (status, _) = ok(&["sweep", "status", &out]);
+    assert!(
+        status.ends_with("3 cells: 1 pending, 2 stopped\n"),
+        "{status}"
+    );
+    for cell in 0..2 {
+        let log =
+            std::fs::read_to_string(Path::new(&out).join(format!("cells/{cell:04}/output.txt")))
+                .expect("output.txt");
+        assert!(log.contains("Continue with: stepwise sweep run"), "{log}");
+    }
+}

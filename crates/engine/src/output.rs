@@ -155,17 +155,7 @@ impl Sweep {
     pub fn of(
         runs: &[(OptimizerKind, serde_json::Map<String, serde_json::Value>)],
     ) -> Option<Self> {
-        let mut swept = std::collections::BTreeSet::new();
-        for (kind, a) in runs {
-            for (_, b) in runs.iter().filter(|(other, _)| other == kind) {
-                swept.extend(
-                    a.iter()
-                        .filter(|(name, value)| b.get(*name) != Some(value))
-                        .map(|(name, _)| name.as_str()),
-                );
-            }
-        }
-        let [hyperparameter] = swept.into_iter().collect::<Vec<_>>()[..] else {
+        let [hyperparameter] = swept(runs)[..] else {
             return None;
         };
         let value = |r: usize| {
@@ -211,13 +201,43 @@ impl Sweep {
 
     /// The sweep among `results`' runs, if they form one.
     pub fn of_results(results: &Results) -> Option<Self> {
-        let runs: Vec<_> = results
-            .runs
-            .iter()
-            .map(|run| (run.optimizer, run.hyperparameters.clone()))
-            .collect();
-        Self::of(&runs)
+        Self::of(&hyperparameters_of(results))
     }
+
+    /// Every hyperparameter in which runs of one optimizer differ in `results`, by name: a
+    /// sweep's axes, read back from what it trained (one is a [`Sweep`]; several make the report's
+    /// table by axis values).
+    pub fn axes(results: &Results) -> Vec<String> {
+        swept(&hyperparameters_of(results))
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+fn hyperparameters_of(
+    results: &Results,
+) -> Vec<(OptimizerKind, serde_json::Map<String, serde_json::Value>)> {
+    results
+        .runs
+        .iter()
+        .map(|run| (run.optimizer, run.hyperparameters.clone()))
+        .collect()
+}
+
+/// The hyperparameters in which runs of one optimizer differ, by name.
+fn swept(runs: &[(OptimizerKind, serde_json::Map<String, serde_json::Value>)]) -> Vec<&str> {
+    let mut swept = std::collections::BTreeSet::new();
+    for (kind, a) in runs {
+        for (_, b) in runs.iter().filter(|(other, _)| other == kind) {
+            swept.extend(
+                a.iter()
+                    .filter(|(name, value)| b.get(*name) != Some(value))
+                    .map(|(name, _)| name.as_str()),
+            );
+        }
+    }
+    swept.into_iter().collect()
 }
 
 impl Results {

@@ -273,7 +273,7 @@ fn errors_name_the_file_line_column_and_key() {
     assert_eq!(
         file_error("epochs = 3\nepoch = 3"),
         "bad.toml:2:9: epoch: unknown field `epoch`, expected one of `preset`, `quick`, \
-         `description`, `model`, `epochs`, `batch_size`, `seeds`, `train_images`, `test_images`, \
+         `description`, `model`, `epochs`, `batch_size`, `seeds`, `devices`, `train_images`, `test_images`, \
          `augment`, `schedule`, `divergence_loss`, `metrics_every`, `runs`"
     );
     assert_eq!(

@@ -154,6 +154,9 @@ pub(super) fn markdown(results: &Results, notes: &[Note]) -> String {
     if let Some(sweep) = sweep_table(results) {
         let _ = write!(md, "\n{sweep}");
     }
+    if let Some(axes) = axes_table(results, &standings) {
+        let _ = write!(md, "\n{axes}");
+    }
     if !notes.is_empty() {
         let _ = writeln!(md, "\n## What the data shows\n");
         for note in notes {
@@ -417,6 +420,51 @@ fn sweep_table(results: &Results) -> Option<String> {
     Some(md)
 }
 
+/// A sweep over several hyperparameters ([`Sweep::axes`]): each run's value on every axis beside
+/// its accuracies, best first, so that the table sorts and filters as a grid would. `None` for
+/// fewer than two axes (one is [`sweep_table`]'s grid).
+fn axes_table(results: &Results, standings: &Standings) -> Option<String> {
+    let axes = Sweep::axes(results);
+    if axes.len() < 2 {
+        return None;
+    }
+    let mut md = format!(
+        "## By axis values\n\nThe runs differ in {}: each run's values, best first (a value an \
+         optimizer does not have is –).\n\n| run | optimizer |",
+        axes.join(", ")
+    );
+    for axis in &axes {
+        let _ = write!(md, " {axis} |");
+    }
+    let _ = writeln!(
+        md,
+        " best test acc | final test acc | diverged |\n|---|---|{}---|---|---|",
+        "---|".repeat(axes.len())
+    );
+    for standing in &standings.ranked {
+        let Some(&first) = standing.runs.first() else {
+            continue;
+        };
+        let values = &results.runs[first].hyperparameters;
+        let _ = write!(md, "| {} | {} |", standing.name, standing.optimizer);
+        for axis in &axes {
+            let value = values
+                .get(axis)
+                .map_or_else(|| "–".into(), ToString::to_string);
+            let _ = write!(md, " {value} |");
+        }
+        let _ = writeln!(
+            md,
+            " {} | {} | {} of {} |",
+            accuracy(standing.best),
+            accuracy(standing.final_accuracy),
+            standing.diverged,
+            standing.runs.len()
+        );
+    }
+    Some(md)
+}
+
 /// What the ranking can and cannot tell: the test set's own resolution, and the runs that the
 /// data cannot tell apart (by their paired differences over seeds, or at one seed by the test
 /// set's noise), in words.
@@ -566,6 +614,42 @@ mod tests {
              | adam | 30.00% | – | 10.00%, then diverged at step 40 |\n\
              | radam | 32.00% | diverged at step 3 | – |\n"
         );
+    }
+
+    #[test]
+    fn a_sweep_over_two_axes_is_a_table_by_axis_values() {
+        let run = |lr: f64, wd: f64| serde_json::json!({"lr": lr, "weight_decay": wd});
+        let swept = results(&[
+            ("adam", run(0.001, 0.0), Some(0.3), None),
+            ("adam", run(0.001, 0.01), Some(0.35), None),
+            ("adam", run(0.1, 0.0), None, Some(4)),
+            (
+                "sgd",
+                serde_json::json!({"lr": 0.1, "momentum": 0.9}),
+                Some(0.2),
+                None,
+            ),
+        ]);
+        assert_eq!(Sweep::axes(&swept), ["lr", "weight_decay"]);
+        assert_eq!(sweep_table(&swept), None, "two axes: no grid");
+        let table = axes_table(&swept, &Standings::of(&swept)).expect("a table");
+        assert_eq!(
+            table,
+            "## By axis values\n\nThe runs differ in lr, weight_decay: each run's values, best \
+             first (a value an optimizer does not have is –).\n\n\
+             | run | optimizer | lr | weight_decay | best test acc | final test acc | diverged |\n\
+             |---|---|---|---|---|---|---|\n\
+             | adam {\"lr\":0.001,\"weight_decay\":0.01} | adam | 0.001 | 0.01 | 35.00% | 35.00% | 0 of 1 |\n\
+             | adam {\"lr\":0.001,\"weight_decay\":0.0} | adam | 0.001 | 0.0 | 30.00% | 30.00% | 0 of 1 |\n\
+             | sgd {\"lr\":0.1,\"momentum\":0.9} | sgd | 0.1 | – | 20.00% | 20.00% | 0 of 1 |\n\
+             | adam {\"lr\":0.1,\"weight_decay\":0.0} | adam | 0.1 | 0.0 | – | – | 1 of 1 |\n"
+        );
+        // One axis is the grid's, not this table's.
+        let one = results(&[
+            ("adam", serde_json::json!({"lr": 0.001}), Some(0.3), None),
+            ("adam", serde_json::json!({"lr": 0.01}), Some(0.3), None),
+        ]);
+        assert_eq!(axes_table(&one, &Standings::of(&one)), None);
     }
 
     #[test]

@@ -8,6 +8,8 @@ mod scripts;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
@@ -209,9 +211,31 @@ fn run_pool(args: &RunArgs) -> Result<(), Error> {
         Some(devices) if devices.len() > 1 => devices.iter().map(|&d| Some(vec![d])).collect(),
         devices => vec![devices.clone()],
     };
+    // A signal to the pool (Ctrl-C, a scheduler's SIGTERM) is passed on to the cells running,
+    // which stop at their next step with their checkpoints, and no cell starts after it; a second
+    // one, passed on too, ends them at once. Cells are process groups of their own, so that a
+    // terminal's Ctrl-C reaches them once, through the pool.
+    let signals = Arc::new(AtomicU32::new(0));
+    {
+        let signals = Arc::clone(&signals);
+        ctrlc::set_handler(move || {
+            signals.fetch_add(1, Ordering::SeqCst);
+        })
+        .map_err(|err| Error::Failed(format!("cannot handle Ctrl-C and SIGTERM: {err}")))?;
+    }
+    let mut forwarded = 0;
     let mut running: Vec<(usize, usize, Child)> = Vec::new();
     let mut failed: Vec<(usize, String)> = Vec::new();
     loop {
+        let received = signals.load(Ordering::SeqCst);
+        if received > forwarded {
+            forwarded = received;
+            waiting.clear();
+            for (cell, _, child) in &running {
+                eprintln!("cell {cell}: stopping");
+                terminate(child);
+            }
+        }
         while running.len() < jobs
             && let Some(cell) = waiting.pop()
         {
@@ -240,14 +264,20 @@ fn run_pool(args: &RunArgs) -> Result<(), Error> {
         }
         running = still;
     }
-    if failed.is_empty() {
+    let cells: Vec<String> = failed.iter().map(|(cell, _)| cell.to_string()).collect();
+    if forwarded > 0 {
+        Err(Error::Stopped(format!(
+            "stopped on request; cells {} did not finish (and cells not started were left): run \
+             the sweep again to resume them",
+            cells.join(", ")
+        )))
+    } else if failed.is_empty() {
         eprintln!(
             "every cell is done; merge them with: stepwise sweep report {}",
             args.dir.display()
         );
         Ok(())
     } else {
-        let cells: Vec<String> = failed.iter().map(|(cell, _)| cell.to_string()).collect();
         Err(Error::Failed(format!(
             "cells {} did not finish; run the sweep again to resume them",
             cells.join(", ")
@@ -285,6 +315,8 @@ fn spawn_cell(
     if let Some(devices) = devices {
         command.arg("--device").arg(join(devices));
     }
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     if let Some(data) = &args.data_dir {
         command.arg("--data-dir").arg(data);
     }
@@ -292,6 +324,21 @@ fn spawn_cell(
         .spawn()
         .map_err(|err| Error::Failed(format!("cannot start cell {cell}: {err}")))
 }
+
+/// Asks a cell to stop, as a scheduler would: SIGTERM.
+#[cfg(unix)]
+fn terminate(child: &Child) {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    if let Ok(pid) = i32::try_from(child.id()) {
+        // A cell that has just ended is no one to tell.
+        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+    }
+}
+
+/// Elsewhere the console's Ctrl-C reaches every process attached to it, the cells included.
+#[cfg(not(unix))]
+fn terminate(_: &Child) {}
 
 /// Devices as `--device` takes them.
 pub(super) fn join(devices: &[DeviceChoice]) -> String {
