@@ -119,14 +119,14 @@ test("a training comparison runs on WebGPU, its plot updates, and the URL keeps 
     seeds: [0],
   });
   settings.experiment.runs = settings.experiment.runs.slice(0, 2);
-  settings.experiment.device = "Gpu";
+  settings.experiment.device = "gpu";
   await page.evaluate((hash) => { location.hash = hash; }, encodeURIComponent(JSON.stringify(settings)));
   const applied = await statusWhen(
     page,
     (s) => s.settings.experiment.config.batch_size === 4 && s.settings.experiment.runs.length === 2,
     MINUTE,
   );
-  assert.equal(applied.settings.experiment.device, "Gpu");
+  assert.equal(applied.settings.experiment.device, "gpu");
   await page.waitForTimeout(500);
   assert.deepEqual(await linkedSettings(page), applied.settings, "the URL carries the settings");
 

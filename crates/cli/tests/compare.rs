@@ -189,7 +189,16 @@ fn seeds_repeat_every_run_and_the_report_pairs_them() {
     let run = stepwise(&args);
     let stderr = text(&run.stderr);
     assert!(run.status.success(), "{stderr}");
-    assert!(stderr.contains(": 2 runs x 2 seeds, 1 epochs"), "{stderr}");
+    assert!(stderr.contains(": 2 runs x 2 seeds, 1 epoch\n"), "{stderr}");
+    // Not a terminal: plain lines, a run's step (here every one, an epoch being 2 steps), its
+    // epoch, and the epoch's end.
+    for line in [
+        "] epoch 1/1 step 2/2 Adam (seed 1): loss ",
+        "] epoch 1/1 SGD (seed 0): train loss ",
+        "] epoch 1/1 done\n",
+    ] {
+        assert!(stderr.contains(line), "{line} in {stderr}");
+    }
 
     let results = results(&out);
     assert_eq!(results["seeds"], serde_json::json!([0, 1]));
@@ -532,4 +541,44 @@ fn runs_are_dealt_over_the_devices_the_config_names_and_the_flag_overrides() {
         &quick(&out.display().to_string(), &["--device", "tpu"]),
         "'tpu' is not a device: auto, cpu, gpu, or gpu:N for the adapter listed N-th",
     );
+}
+
+#[test]
+fn auto_on_a_headless_machine_says_where_it_trains_and_nothing_alarming() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config, data) = setup(dir.path());
+    let out = dir.path().join("out").display().to_string();
+    // Headless as a server or a Slurm job is: no session runtime folder, so any probe of GL (EGL,
+    // Wayland) would say so on stderr.
+    let output = Command::new(env!("CARGO_BIN_EXE_stepwise"))
+        .args([
+            "compare",
+            "--config",
+            &config,
+            "--out",
+            &out,
+            "--data-dir",
+            &data,
+        ])
+        .args([
+            "--epochs",
+            "1",
+            "--train-images",
+            "32",
+            "--test-images",
+            "20",
+        ])
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("runs");
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("device: CPU (the only GPU adapter, ")
+            && stderr.contains("is a software renderer"),
+        "lavapipe here: {stderr}"
+    );
+    assert!(!stderr.contains("XDG_RUNTIME_DIR"), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
 }

@@ -95,11 +95,11 @@ fn model_summary_rejects_unknown_architectures() {
     let output = stepwise(&["model", "summary", "--arch", "resnet51"]);
     assert_eq!(output.status.code(), Some(2));
     let err = text(&output.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.contains("invalid value 'resnet51' for '--arch <ARCH>'"),
+        err.starts_with("error: invalid value 'resnet51' for '--model <MODEL>'"),
         "{err}"
     );
+    assert!(err.contains("a similar value exists: 'resnet50'"), "{err}");
 }
 
 #[test]

@@ -160,7 +160,7 @@ fn bad_inputs_get_their_exit_status_and_a_message_that_names_them() {
     assert_fails(
         &stepwise(&["data", "info", "--dir", path(&file)]),
         2,
-        &format!("--dir {}: not a folder", file.display()),
+        &format!("--data-dir {}: not a folder", file.display()),
     );
     assert_fails(
         &compare(&config, &root.join("out"), &file, &[])

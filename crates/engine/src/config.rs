@@ -254,10 +254,12 @@ impl From<RunConfig> for RunSpec {
 #[derive(Debug, Error)]
 pub enum ConfigError {
     /// `--preset` names no shipped preset.
-    #[error("unknown preset '{name}' (presets: {known})")]
+    #[error("unknown preset '{name}'{suggestion} (presets: {known})")]
     UnknownPreset {
         /// The name given.
         name: String,
+        /// `: did you mean 'NAME'?` for the closest preset, where one is close.
+        suggestion: String,
         /// The shipped presets.
         known: String,
     },
@@ -567,8 +569,22 @@ pub fn preset_text(name: &str) -> Result<&'static str, ConfigError> {
         .map(|(_, text)| *text)
         .ok_or_else(|| ConfigError::UnknownPreset {
             name: name.into(),
+            suggestion: closest_preset(name)
+                .map(|close| format!(": did you mean '{close}'?"))
+                .unwrap_or_default(),
             known: PRESETS.map(|(name, _)| name).join(", "),
         })
+}
+
+/// The shipped preset closest to `name`, if it is close (Jaro-Winkler similarity of 0.8 or more,
+/// as clap judges a misspelt subcommand).
+fn closest_preset(name: &str) -> Option<&'static str> {
+    PRESETS
+        .iter()
+        .map(|(preset, _)| (strsim::jaro_winkler(name, preset), *preset))
+        .filter(|(similarity, _)| *similarity >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, preset)| preset)
 }
 
 /// [`upgrade_seed`] on a layer and on its `[quick]` table.

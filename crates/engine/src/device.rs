@@ -476,6 +476,8 @@ mod tests {
             assert_eq!(placement.to_string(), text);
         }
         assert_eq!("gpu:1".parse(), Ok(DeviceChoice::Listed(1)));
+        // As settings and links wrote them before devices were written in lower case.
+        assert_eq!("Gpu".parse(), Ok(DeviceChoice::Gpu));
         assert_eq!(
             "tpu".parse::<DeviceChoice>().unwrap_err(),
             "'tpu' is not a device: auto, cpu, gpu, or gpu:N for the adapter listed N-th"

@@ -138,7 +138,13 @@ fn bad_configurations_are_named() {
     assert!(matches!(err, ConfigError::UnknownPreset { .. }));
     assert_eq!(
         err.to_string(),
-        "unknown preset 'seed-optimisers' (presets: seed-optimizers, seed-lr-sensitivity, seed-weight-decay)"
+        "unknown preset 'seed-optimisers': did you mean 'seed-optimizers'? (presets: \
+         seed-optimizers, seed-lr-sensitivity, seed-weight-decay)"
+    );
+    // Nothing close: no guess.
+    assert_eq!(
+        error_of(preset("mnist", false)).to_string(),
+        "unknown preset 'mnist' (presets: seed-optimizers, seed-lr-sensitivity, seed-weight-decay)"
     );
     assert!(matches!(error_of(Layers::default()), ConfigError::Empty));
     let no_quick_table = Layers {

@@ -139,22 +139,45 @@ impl Gpu {
     /// # Errors
     /// [`GpuError::NoAdapter`] with installation advice, or [`GpuError::Device`].
     pub async fn new() -> Result<Self, GpuError> {
-        let descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
-        let backends = descriptor.backends;
-        let instance = wgpu::Instance::new(descriptor);
-        let adapter = match wgpu::util::initialize_adapter_from_env(&instance, None).await {
-            Ok(adapter) => adapter,
-            Err(_) => instance
-                .request_adapter(&wgpu::RequestAdapterOptions {
-                    power_preference: wgpu::PowerPreference::HighPerformance,
-                    ..Default::default()
-                })
-                .await
-                .map_err(|err| GpuError::NoAdapter {
-                    backends: format!("{backends:?}"),
-                    detail: err.to_string(),
-                })?,
+        let allowed = wgpu::InstanceDescriptor::new_without_display_handle_from_env().backends;
+        // GL last, and only where no other API has an adapter: probing it opens EGL, whose
+        // Wayland client prints an error on every headless machine.
+        let gl = wgpu::Backends::GL;
+        let tries = if cfg!(target_arch = "wasm32") || !allowed.contains(gl) || allowed == gl {
+            vec![allowed]
+        } else {
+            vec![allowed - gl, gl]
         };
+        let mut failure = String::new();
+        for backends in tries {
+            let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+                backends,
+                ..wgpu::InstanceDescriptor::new_without_display_handle_from_env()
+            });
+            let found = match wgpu::util::initialize_adapter_from_env(&instance, None).await {
+                Ok(adapter) => Ok(adapter),
+                Err(_) => {
+                    instance
+                        .request_adapter(&wgpu::RequestAdapterOptions {
+                            power_preference: wgpu::PowerPreference::HighPerformance,
+                            ..Default::default()
+                        })
+                        .await
+                }
+            };
+            match found {
+                Ok(adapter) => return Self::open(adapter).await,
+                Err(err) => failure = err.to_string(),
+            }
+        }
+        Err(GpuError::NoAdapter {
+            backends: format!("{allowed:?}"),
+            detail: failure,
+        })
+    }
+
+    /// A device with the adapter's full limits.
+    async fn open(adapter: wgpu::Adapter) -> Result<Self, GpuError> {
         let summary = AdapterSummary::of(&adapter);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use stepwise_engine::output;
 use stepwise_engine::{
     DeviceChoice, EngineError, Event, Experiment, ExperimentConfig, Layers, PRESETS, Placement,
@@ -19,6 +18,7 @@ use stepwise_model::Arch;
 
 use super::Error;
 use super::data::{DirArg, data_dir_to_read};
+use super::progress::Progress;
 use crate::report;
 
 /// Train several optimizers side by side (same initial weights, same batches) and rank them.
@@ -50,6 +50,10 @@ pub struct CompareArgs {
     /// Replace the results of another experiment in the output folder.
     #[arg(long)]
     force: bool,
+    /// Print the resolved configuration (every default written out, as config.toml would hold
+    /// it) and exit without training.
+    #[arg(long, conflicts_with = "resume")]
+    dry_run: bool,
     /// The command that continues this experiment when it stops early, where it is not
     /// `compare --resume` (a sweep's cell).
     #[arg(skip)]
@@ -108,6 +112,13 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
             let config = layers
                 .resolve()
                 .map_err(|err| Error::Usage(err.to_string()))?;
+            if args.dry_run {
+                let text = config
+                    .to_toml()
+                    .map_err(|err| Error::Failed(err.to_string()))?;
+                print!("{text}");
+                return Ok(());
+            }
             let dir = args.out.clone().unwrap_or_else(|| default_out(args));
             experiment_files(&dir, args.force)?;
             (dir, Some(config), None)
@@ -253,6 +264,7 @@ impl CompareArgs {
             device,
             resume: resume.then(|| dir.to_path_buf()),
             force: !resume,
+            dry_run: false,
             epochs: None,
             batch_size: None,
             seed: None,
@@ -394,10 +406,13 @@ fn choose_placement(choices: &[DeviceChoice]) -> Result<(Placement, Option<Gpu>)
     } else {
         Gpu::new_blocking().ok()
     };
-    let listed = if choices
-        .iter()
-        .any(|choice| matches!(choice, DeviceChoice::Auto | DeviceChoice::Listed(_)))
-    {
+    // The list where it can matter: `gpu:N`, or `auto` with a hardware GPU (there may be more).
+    // Not otherwise: listing probes every graphics API, GL's EGL among them, which prints an
+    // error on a headless machine.
+    let hardware = gpu.as_ref().is_some_and(|gpu| !gpu.adapter.is_software());
+    let listed = if choices.iter().any(|&choice| {
+        matches!(choice, DeviceChoice::Listed(_)) || (choice == DeviceChoice::Auto && hardware)
+    }) {
         Gpu::list_adapters()
     } else {
         Vec::new()
@@ -447,18 +462,23 @@ fn describe(experiment: &Experiment, dir: &Path) {
         1 => String::new(),
         n => format!(" x {n} seeds"),
     };
+    // Short lines: a terminal of 80 columns, a notebook's cell.
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     eprintln!(
-        "{} on {}: {} runs{seeds}, {} epochs of {} images ({} steps of {}), tested on {} images; output in {}",
+        "{} on {}: {}{seeds}, {}",
         config.model,
         experiment.placement(),
-        config.runs.len(),
-        config.epochs,
+        plural(config.runs.len(), "run"),
+        plural(config.epochs as usize, "epoch"),
+    );
+    eprintln!(
+        "  an epoch: {} images in {} of {}; tested on {} images",
         experiment.train_images(),
-        experiment.batches_per_epoch(),
+        plural(experiment.batches_per_epoch(), "step"),
         config.batch_size,
         experiment.test_images(),
-        dir.display()
     );
+    eprintln!("output: {}", dir.display());
     eprintln!("data: {data}");
 }
 
@@ -466,92 +486,33 @@ fn describe(experiment: &Experiment, dir: &Path) {
 /// epoch. Returns whether it finished. One bar per configured run counts the steps of all its
 /// seeds.
 fn train(experiment: &mut Experiment, dir: &Path, stop: &AtomicBool) -> Result<bool, Error> {
-    let config = experiment.config().clone();
-    let seeds = config.seeds.len() as u64;
-    // A trained run's bar: its configured run's.
-    let bar_of = |run: usize| config.position(run).map_or(0, |(bar, _)| bar);
-    let total = u64::from(config.epochs) * experiment.batches_per_epoch() as u64 * seeds;
-    let bars = MultiProgress::new();
-    let style = ProgressStyle::with_template(
-        "{prefix:>12} {bar:30} {pos}/{len} steps  eta {eta:>4}  {msg}",
-    )
-    .map_err(|err| Error::Failed(err.to_string()))?;
-    let width = config.runs.iter().map(|r| r.name.len()).max().unwrap_or(0);
-    let progress: Vec<ProgressBar> = config
-        .runs
-        .iter()
-        .enumerate()
-        .map(|(i, run)| {
-            let bar = bars.add(ProgressBar::new(total).with_style(style.clone()));
-            bar.set_prefix(format!("{:>width$}", run.name));
-            let done: u64 = (0..config.seeds.len())
-                .map(|seed| experiment.steps(config.index(i, seed)))
-                .sum();
-            bar.set_position(done);
-            bar
-        })
-        .collect();
-    let mut rates = vec![String::new(); progress.len()];
-    let mut last_loss = vec![f32::NAN; progress.len()];
-    let mut diverged = vec![0_usize; progress.len()];
+    let mut progress = Progress::new(experiment)?;
     while !experiment.is_finished() {
         if stop.load(Ordering::SeqCst) {
             // The steps still in flight belong in the results written next.
             pollster::block_on(experiment.settle()).map_err(failed)?;
-            bars.clear().ok();
+            progress.end(false);
             return Ok(false);
         }
         let events = pollster::block_on(experiment.advance()).map_err(failed)?;
         for event in events {
             match event {
-                Event::Step { run, metrics } => {
-                    let bar = bar_of(run);
-                    last_loss[bar] = metrics.loss;
-                    progress[bar].inc(1);
-                    progress[bar].set_message(format!("loss {:.3}  {}", metrics.loss, rates[bar]));
-                }
-                Event::Diverged { run, step, loss } => {
-                    let bar = bar_of(run);
-                    diverged[bar] += 1;
-                    let seed = experiment
-                        .run_label(run)
-                        .map_or(String::new(), |(_, seed)| format!(", seed {seed}"));
-                    let message = format!("diverged at step {step}{seed} (loss {loss})");
-                    if diverged[bar] == config.seeds.len() {
-                        progress[bar].abandon_with_message(message);
-                    } else {
-                        // The steps its other seeds will not take.
-                        let left = (total / seeds).saturating_sub(step);
-                        progress[bar].inc(left);
-                        rates[bar] = message;
-                    }
-                }
-                Event::Epoch { run, metrics } => {
-                    let bar = bar_of(run);
-                    rates[bar] = format!(
-                        "test acc {:.1}%  {:.0} img/s",
-                        100.0 * metrics.test_accuracy,
-                        metrics.images_per_second
-                    );
-                    progress[bar]
-                        .set_message(format!("loss {:.3}  {}", last_loss[bar], rates[bar]));
-                }
-                Event::EpochComplete { .. } => {
+                Event::Step { run, metrics } => progress.step(run, &metrics),
+                Event::Diverged { run, step, loss } => progress.diverged(run, step, loss),
+                Event::Epoch { run, metrics } => progress.epoch(run, &metrics),
+                Event::EpochComplete { epoch } => {
                     pollster::block_on(
                         experiment.save_checkpoint(&dir.join(checkpoint::FILE_NAME)),
                     )
                     .map_err(failed)?;
                     output::write(dir, experiment).map_err(failed)?;
+                    progress.epoch_complete(epoch);
                 }
                 Event::Finished => {}
             }
         }
     }
-    for (bar, progress) in progress.iter().enumerate() {
-        if diverged[bar] < config.seeds.len() {
-            progress.finish();
-        }
-    }
+    progress.end(true);
     Ok(true)
 }
 

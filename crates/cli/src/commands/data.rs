@@ -22,9 +22,9 @@ pub enum DataCommand {
 /// The data folder, shared by every `data` subcommand and `compare`.
 #[derive(Debug, Args)]
 pub struct DirArg {
-    /// Data folder [default: the platform cache folder's stepwise/cifar10, e.g.
-    /// ~/.cache/stepwise/cifar10].
-    #[arg(long)]
+    /// CIFAR-10 folder [default: the platform cache folder's stepwise/cifar10, e.g.
+    /// ~/.cache/stepwise/cifar10] (--dir is an older name for it).
+    #[arg(long = "data-dir", alias = "dir", value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }
 
@@ -56,7 +56,7 @@ pub fn run(command: &DataCommand) -> Result<(), Error> {
     match command {
         DataCommand::Download(args) => download(args),
         DataCommand::Import(args) => import(args),
-        DataCommand::Info(args) => info(&data_dir_to_read(args, "--dir")?),
+        DataCommand::Info(args) => info(&data_dir_to_read(args, "--data-dir")?),
     }
 }
 

@@ -4,6 +4,8 @@ pub mod basin;
 pub mod compare;
 pub mod data;
 pub mod model;
+pub mod presets;
+pub mod progress;
 pub mod sweep;
 pub mod trace;
 
@@ -22,6 +24,8 @@ pub enum Error {
     /// Stopped early on request (Ctrl-C, SIGTERM, SIGHUP), everything so far written: exit
     /// status 75 (`EX_TEMPFAIL`: try again, here with `--resume`), with what to do next.
     Stopped(String),
+    /// Ran to its end, but what it computed went non-finite (exit status 3), saying where.
+    Diverged(String),
 }
 
 impl From<std::io::Error> for Error {

@@ -16,9 +16,9 @@ pub enum ModelCommand {
 /// Arguments of `stepwise model summary`.
 #[derive(Debug, Args)]
 pub struct SummaryArgs {
-    /// The architecture.
-    #[arg(long, value_enum)]
-    arch: Arch,
+    /// The network (--arch is an older name for it).
+    #[arg(long, alias = "arch", value_enum)]
+    model: Arch,
     /// Number of classes of the linear head.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     classes: u32,
@@ -32,14 +32,14 @@ pub fn run(command: &ModelCommand) -> Result<(), Error> {
 }
 
 fn summary(args: &SummaryArgs) -> Result<(), Error> {
-    let config = args.arch.config(args.classes as usize);
+    let config = args.model.config(args.classes as usize);
     // Shapes come from running one image through the network on the CPU backend.
     let device = Device::flex();
     let model = ResNet::new(&config, 0, &device).map_err(|err| Error::Usage(err.to_string()))?;
     let summary = Summary::of(&model, &config, [32, 32], &device);
     println!(
         "{} (CIFAR form: 3x3 stem, no max-pool; {} classes)\n",
-        args.arch, args.classes
+        args.model, args.classes
     );
     println!("{summary}");
     Ok(())

@@ -1,6 +1,7 @@
-//! `stepwise trace`: an optimizer's trajectory on a 2-D test function, as CSV on stdout.
+//! `stepwise trace`: an optimizer's trajectory on a 2-D test function, as CSV (stdout, or --out).
 
 use std::io::{BufWriter, Write};
+use std::path::PathBuf;
 
 use clap::Args;
 use stepwise_landscape::{Optimizers, Record, trajectories};
@@ -12,7 +13,10 @@ use super::{Device, Error, format_f32, parse_pair};
 ///
 /// Every hyperparameter defaults to the reference implementation's default for the chosen
 /// optimizer (torch.optim; Luolc's AdaBound). Row 0 is the start point; row k is the point after k
-/// steps and the loss there.
+/// steps and the loss there. A trajectory that becomes NaN or infinite is written to its end, and
+/// the command then says at which step it diverged and exits with status 3.
+///
+/// Example: stepwise trace --function rosenbrock --optimizer adam --lr 0.01 --start=-1.5,2 --steps 500
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct TraceArgs {
@@ -30,6 +34,9 @@ pub struct TraceArgs {
     /// Where the optimizer runs: the CPU reference, or the fused WGSL kernels on the GPU.
     #[arg(long, value_enum, default_value_t = Device::Cpu)]
     device: Device,
+    /// Write the CSV to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 /// Runs the command. On the CPU each row is written as it is computed (memory stays the same
@@ -43,10 +50,23 @@ pub fn run(args: &TraceArgs) -> Result<(), Error> {
         .map_err(|err| Error::Usage(err.to_string()))?;
     let mut optimizer = Optimizer::new(config, LrSchedule::Constant {})
         .map_err(|err| Error::Usage(err.to_string()))?;
-    match args.device {
+    let out: (Box<dyn Write>, String) = match &args.out {
+        None => (Box::new(std::io::stdout().lock()), "stdout".into()),
+        Some(path) => (
+            Box::new(
+                std::fs::File::create(path)
+                    .map_err(|err| Error::Failed(format!("{}: {err}", path.display())))?,
+            ),
+            path.display().to_string(),
+        ),
+    };
+    let diverged = match args.device {
         Device::Cpu => {
             let points = trajectory(args.function, &mut optimizer, args.start).through(args.steps);
-            write_csv(points.map(|point| point.map_err(|err| Error::Failed(err.to_string()))))
+            write_csv(
+                out,
+                points.map(|point| point.map_err(|err| Error::Failed(err.to_string()))),
+            )
         }
         Device::Gpu => {
             let gpu = super::open_gpu()?;
@@ -60,17 +80,37 @@ pub fn run(args: &TraceArgs) -> Result<(), Error> {
                 Record::EveryStep,
             );
             let computed = pollster::block_on(run).map_err(|err| Error::Failed(err.to_string()))?;
-            write_csv(computed.trajectory(0).into_iter().map(Ok))
+            write_csv(out, computed.trajectory(0).into_iter().map(Ok))
         }
+    }?;
+    match diverged {
+        None => Ok(()),
+        Some(p) => Err(Error::Diverged(format!(
+            "the trajectory diverged: non-finite at step {} (x {}, y {}, loss {}); every step is \
+             written",
+            p.step,
+            format_f32(p.x),
+            format_f32(p.y),
+            format_f32(p.loss)
+        ))),
     }
 }
 
-/// Writes `points` to stdout as CSV, one row as each arrives.
-fn write_csv(points: impl Iterator<Item = Result<TracePoint, Error>>) -> Result<(), Error> {
-    let mut out = BufWriter::new(std::io::stdout().lock());
-    writeln!(out, "step,x,y,loss").map_err(stdout_error)?;
+/// Writes `points` as CSV to `out` (named `.1` in errors), one row as each arrives, and returns the
+/// first point that is not finite, if any.
+fn write_csv(
+    (out, name): (Box<dyn Write>, String),
+    points: impl Iterator<Item = Result<TracePoint, Error>>,
+) -> Result<Option<TracePoint>, Error> {
+    let write_error = |err: std::io::Error| written_error(&name, err);
+    let mut out = BufWriter::new(out);
+    let mut diverged = None;
+    writeln!(out, "step,x,y,loss").map_err(write_error)?;
     for point in points {
         let p = point?;
+        if diverged.is_none() && ![p.x, p.y, p.loss].iter().all(|v| v.is_finite()) {
+            diverged = Some(p);
+        }
         writeln!(
             out,
             "{},{},{},{}",
@@ -79,17 +119,18 @@ fn write_csv(points: impl Iterator<Item = Result<TracePoint, Error>>) -> Result<
             format_f32(p.y),
             format_f32(p.loss)
         )
-        .map_err(stdout_error)?;
+        .map_err(write_error)?;
     }
-    out.flush().map_err(stdout_error)
+    out.flush().map_err(write_error)?;
+    Ok(diverged)
 }
 
-/// A failed write to stdout, named as such; a reader that went away stays a broken pipe (not a
-/// failure: `stepwise trace ... | head`).
-fn stdout_error(err: std::io::Error) -> Error {
+/// A failed write to `name` (stdout or the file), named as such; a reader that went away stays a
+/// broken pipe (not a failure: `stepwise trace ... | head`).
+fn written_error(name: &str, err: std::io::Error) -> Error {
     if err.kind() == std::io::ErrorKind::BrokenPipe {
         Error::Io(err)
     } else {
-        Error::Failed(format!("writing to stdout: {err}"))
+        Error::Failed(format!("writing to {name}: {err}"))
     }
 }
