@@ -43,7 +43,7 @@ fn trace_prints_a_header_the_start_and_one_row_per_step() {
             (1.0 - x).powi(2) + 100.0 * (y - x * x).powi(2)
         })
     );
-    assert!(output.stderr.is_empty());
+    assert_device_line(&output);
 }
 
 /// Runs `stepwise` with invalid input and checks exit status 2 and the one-line message.
@@ -131,7 +131,8 @@ fn malformed_arguments_are_usage_errors() {
     assert_usage_error(&with(&["--start", "1,x"]), "'x' is not a number");
     assert_usage_error(
         &with(&["--start", "1,1", "--device", "tpu"]),
-        "invalid value 'tpu' for '--device <DEVICE>'",
+        "invalid value 'tpu' for '--device <DEVICE>': 'tpu' is not a device: auto, cpu, gpu, or \
+         gpu:N for the adapter listed N-th",
     );
     assert_usage_error(
         &[
@@ -237,7 +238,7 @@ fn a_closed_pipe_ends_the_trace_quietly() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(output.stderr.is_empty());
+    assert_device_line(&output);
 }
 
 const BASIN: [&str; 12] = [
@@ -631,5 +632,53 @@ fn a_diverging_trace_says_where_and_exits_3() {
             "the trajectory diverged: non-finite at step {step} ("
         )),
         "{stderr}"
+    );
+}
+
+/// stderr says where the work ran, as `compare` does, and nothing else: *auto* takes the CPU here,
+/// whose only adapter (lavapipe) is a software one.
+fn assert_device_line(output: &Output) {
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with("device: CPU (the only GPU adapter, ") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_maps_have_defaults_and_the_2d_commands_one_device_rule() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("basin.csv");
+    let output = stepwise(&[
+        "basin",
+        "--function",
+        "rosenbrock",
+        "--optimizer",
+        "adam",
+        "--x-range=-2,2",
+        "--y-range=-1,3",
+        "--out",
+        &out.display().to_string(),
+    ]);
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.starts_with("device: CPU (the only GPU adapter, "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("128x128") && stderr.contains("500 steps"),
+        "{stderr}"
+    );
+    let csv = std::fs::read_to_string(&out).expect("csv");
+    assert_eq!(csv.lines().count(), 1 + 128 * 128, "the default resolution");
+    assert_usage_error(
+        &[
+            TRACE.as_slice(),
+            &["--optimizer", "adam", "--device", "gpu:1"],
+        ]
+        .concat(),
+        "--device gpu:1: this command runs on one adapter, the one wgpu prefers; choose auto, cpu \
+         or gpu",
     );
 }

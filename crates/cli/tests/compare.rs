@@ -78,6 +78,50 @@ fn compare_writes_every_output_and_refuses_to_overwrite() {
     let results = results(&out);
     assert_eq!(results["epochs_completed"], 3);
     assert_eq!(results["device"], "cpu");
+    assert_eq!(results["stepwise_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(results["augment"], false);
+    assert_eq!(
+        results["schedule"],
+        serde_json::json!({"schedule": "constant"})
+    );
+    // RFC 3339 in UTC, to the second, and in order.
+    let (started, written) = (
+        results["started_at"].as_str().expect("started_at"),
+        results["written_at"].as_str().expect("written_at"),
+    );
+    for at in [started, written] {
+        assert!(
+            at.len() == 20 && at.ends_with('Z') && at.as_bytes()[10] == b'T',
+            "{at}"
+        );
+    }
+    assert!(started <= written, "{started} then {written}");
+    let epoch_seconds: f64 = results["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .flat_map(|run| run["epochs"].as_array().expect("epochs"))
+        .map(|e| e["seconds"].as_f64().expect("s") + e["eval_seconds"].as_f64().expect("s"))
+        .sum();
+    assert_eq!(
+        results["wall_seconds"].as_f64(),
+        Some((epoch_seconds * 1e3).round() / 1e3)
+    );
+    let log = std::fs::read_to_string(out.join("log.txt")).expect("log.txt");
+    let epoch_line = log
+        .lines()
+        .find(|line| line.contains("epoch done") && line.contains("run=SGD seed 0"))
+        .unwrap_or_else(|| panic!("an epoch of SGD at seed 0 in {log}"));
+    let accuracy = epoch_line
+        .split("test_accuracy=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("test_accuracy");
+    assert_eq!(
+        accuracy.split('.').nth(1).map(str::len),
+        Some(4),
+        "{epoch_line}"
+    );
     let runs = results["runs"].as_array().expect("runs");
     assert_eq!(runs.len(), 2);
     for run in runs {

@@ -50,6 +50,9 @@ struct Metadata {
     /// CRC-32 of each tensor's bytes, by name (absent in format 1).
     #[serde(default)]
     checksums: BTreeMap<String, u32>,
+    /// When the experiment first started (absent before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    started_at: Option<String>,
 }
 
 /// Enough of the data to tell when a resume would train on other images: the batch order is a
@@ -244,6 +247,7 @@ impl Experiment {
             epochs_done: self.epochs_done(),
             runs,
             data: Some(DataUsed::of(self)),
+            started_at: self.started_at.clone(),
             checksums: entries
                 .iter()
                 .map(|entry| (entry.name.clone(), crc32fast::hash(&entry.bytes)))
@@ -319,8 +323,11 @@ impl Experiment {
             let device = placement.of_run(r).device();
             restore_run(run, r, saved, &metadata.config, &tensors, &device).map_err(&fail)?;
         }
-        let experiment =
+        let mut experiment =
             Self::assemble(metadata.config, data, placement, runs, metadata.epochs_done)?;
+        if metadata.started_at.is_some() {
+            experiment.started_at = metadata.started_at;
+        }
         if let Some(saved) = metadata.data {
             let now = DataUsed::of(&experiment);
             if !saved.matches(&now) {

@@ -270,6 +270,8 @@ pub struct Experiment {
     /// The training steps queued last, until their values are back.
     in_flight: Vec<InFlight>,
     sample_stride: usize,
+    /// When the experiment first started (RFC 3339, UTC), kept across resumes by the checkpoint.
+    pub(crate) started_at: Option<String>,
 }
 
 impl Experiment {
@@ -340,6 +342,7 @@ impl Experiment {
             epochs_done,
             phase: Phase::Done,
             in_flight: Vec::new(),
+            started_at: crate::output::now(),
         };
         experiment.phase = experiment.start_epoch();
         Ok(experiment)
@@ -679,6 +682,14 @@ impl Experiment {
     }
 }
 
+/// Run `run` as the log names it: its name and seed.
+fn label(config: &ExperimentConfig, run: usize) -> String {
+    config.run_at(run).map_or_else(
+        || run.to_string(),
+        |(r, seed)| format!("{} seed {seed}", r.name),
+    )
+}
+
 /// Number of rows whose largest logit is the label's, as a one-element float tensor.
 fn correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
     let n = labels.dims()[0];
@@ -904,7 +915,12 @@ impl Experiment {
             run.model = None;
             run.states.clear();
             run.samples.clear();
-            tracing::warn!(run = index, step = step.t, loss, "run diverged");
+            tracing::warn!(
+                run = %label(&self.config, index),
+                step = step.t,
+                loss,
+                "run diverged"
+            );
             events.push(Event::Diverged {
                 run: index,
                 step: step.t,
@@ -939,9 +955,11 @@ impl Experiment {
         };
         run.history.epochs.push(metrics);
         tracing::info!(
-            run = index,
+            run = %label(&self.config, index),
             epoch = metrics.epoch,
-            test_accuracy = metrics.test_accuracy,
+            train_loss = %format_args!("{:.4}", metrics.train_loss),
+            test_loss = %format_args!("{:.4}", metrics.test_loss),
+            test_accuracy = %format_args!("{:.4}", metrics.test_accuracy),
             "epoch done"
         );
         Event::Epoch {

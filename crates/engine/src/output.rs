@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use stepwise_model::Arch;
-use stepwise_optim::{OptimizerConfig, OptimizerKind, OptimizerSpec};
+use stepwise_optim::{LrSchedule, OptimizerConfig, OptimizerKind, OptimizerSpec};
 
 use crate::metrics::{EpochMetrics, RunHistory, RunStatus, STEP_COLUMNS, StepMetrics};
 use crate::{Compute, EngineError, Experiment, Placement};
@@ -60,6 +60,17 @@ pub const EPOCH_COLUMNS: [&str; 7] = [
     "images_per_second",
 ];
 
+/// The time now as RFC 3339 in UTC, to the second (`None` where the clock is before 1970).
+pub(crate) fn now() -> Option<String> {
+    let since = web_time::SystemTime::now()
+        .duration_since(web_time::UNIX_EPOCH)
+        .ok()?;
+    let at =
+        time::OffsetDateTime::from_unix_timestamp(i64::try_from(since.as_secs()).ok()?).ok()?;
+    at.format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
+
 /// `results.json`: what each run reached, epoch by epoch.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Results {
@@ -73,6 +84,26 @@ pub struct Results {
     pub model: Arch,
     /// Where it was trained: the devices its runs were dealt over (`cpu`, `gpu`, `cpu,gpu:1`).
     pub device: Placement,
+    /// The Stepwise version that wrote it (empty in results written before it was recorded).
+    #[serde(default)]
+    pub stepwise_version: String,
+    /// Random crops and flips of the training images.
+    #[serde(default)]
+    pub augment: bool,
+    /// The learning-rate schedule, relative to each run's lr.
+    #[serde(default)]
+    pub schedule: LrSchedule,
+    /// When the experiment first started (RFC 3339, UTC; kept across resumes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// When these results were written (RFC 3339, UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_at: Option<String>,
+    /// Seconds of training and evaluation, every run's share summed over its epochs: the
+    /// experiment's wall-clock time, less writing its outputs (and across resumes, the time
+    /// between them).
+    #[serde(default)]
+    pub wall_seconds: f64,
     /// The data's description (`stepwise_data::Source`'s `Display`).
     pub data: String,
     /// Training images per epoch.
@@ -244,7 +275,7 @@ impl Results {
     /// The results so far of `experiment`.
     pub fn of(experiment: &Experiment) -> Self {
         let config = experiment.config();
-        let runs = (0..experiment.run_count())
+        let runs: Vec<RunResult> = (0..experiment.run_count())
             .filter_map(|r| config.run_at(r).map(|(run, seed)| (r, run, seed)))
             .map(|(r, run, seed)| {
                 let history = experiment.history(r).cloned().unwrap_or_default();
@@ -279,6 +310,19 @@ impl Results {
             description: config.description.clone(),
             model: config.model,
             device: experiment.placement().clone(),
+            stepwise_version: env!("CARGO_PKG_VERSION").into(),
+            augment: config.augment,
+            schedule: config.schedule.clone(),
+            started_at: experiment.started_at.clone(),
+            written_at: now(),
+            // To the millisecond, as the epochs' own timings are written.
+            wall_seconds: ((runs.iter())
+                .flat_map(|run| &run.epochs)
+                .map(|epoch| epoch.seconds + epoch.eval_seconds)
+                .sum::<f64>()
+                * 1e3)
+                .round()
+                / 1e3,
             data: experiment.source().to_string(),
             train_images: experiment.train_images(),
             test_images: experiment.test_images(),

@@ -6,11 +6,12 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use stepwise_gpu::Gpu;
 use stepwise_landscape::{BasinGrid, BasinMap, HyperGrid, HyperMap};
 use stepwise_optim::{Hyperparameter, LrSchedule, Optimizer, OptimizerSpec, TestFunction};
 
-use super::{Device, Error, format_f32, parse_pair};
+use stepwise_engine::DeviceChoice;
+
+use super::{Error, format_f32, parse_pair};
 use crate::report::{Axis, MapFigure, Mark, Shape, format_loss};
 
 /// Runs an optimizer from every pixel of a grid of start points and maps the final loss.
@@ -42,17 +43,18 @@ pub struct BasinArgs {
 #[derive(Debug, Args)]
 struct MapArgs {
     /// Cells (pixels) per side of the square map (1 to 4096).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=4096))]
     resolution: u32,
     /// Optimizer steps of every run.
-    #[arg(long)]
+    #[arg(long, default_value_t = 500)]
     steps: u64,
     /// Output file: `.png` (the map) or `.csv` (one row per cell).
     #[arg(long)]
     out: PathBuf,
-    /// Where the runs go: all at once on the GPU (one dispatch per step), or on the CPU reference.
-    #[arg(long, value_enum, default_value_t = Device::Gpu)]
-    device: Device,
+    /// Where the runs go: auto (a hardware GPU, else the CPU), gpu (all at once, one dispatch per
+    /// step, software adapters included) or cpu (the reference).
+    #[arg(long, default_value_t = DeviceChoice::Auto)]
+    device: DeviceChoice,
 }
 
 /// Runs an optimizer from one start point at every setting of a grid and maps the final loss.
@@ -133,7 +135,7 @@ pub fn run(args: &BasinArgs) -> Result<(), Error> {
         .map_err(|err| Error::Usage(err.to_string()))?;
     let optimizer = Optimizer::new(config, LrSchedule::Constant {})
         .map_err(|err| Error::Usage(err.to_string()))?;
-    let gpu = open(args.map.device)?;
+    let gpu = super::landscape_gpu(args.map.device)?;
     let map = pollster::block_on(BasinMap::compute(
         gpu.as_ref(),
         args.function,
@@ -189,7 +191,7 @@ pub fn run_hypermap(args: &HypermapArgs) -> Result<(), Error> {
     corner
         .resolve()
         .map_err(|err| Error::Usage(err.to_string()))?;
-    let gpu = open(args.map.device)?;
+    let gpu = super::landscape_gpu(args.map.device)?;
     let map = pollster::block_on(HyperMap::compute(
         gpu.as_ref(),
         args.function,
@@ -216,14 +218,6 @@ pub fn run_hypermap(args: &HypermapArgs) -> Result<(), Error> {
         n = args.map.resolution
     );
     Ok(())
-}
-
-/// The GPU for [`Device::Gpu`], with its adapter named on stderr.
-fn open(device: Device) -> Result<Option<Gpu>, Error> {
-    Ok(match device {
-        Device::Gpu => Some(super::open_gpu()?),
-        Device::Cpu => None,
-    })
 }
 
 /// Writes `path` through `fill`, beside the target and then renamed, so that a failure never

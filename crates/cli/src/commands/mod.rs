@@ -9,7 +9,7 @@ pub mod progress;
 pub mod sweep;
 pub mod trace;
 
-use clap::ValueEnum;
+use stepwise_engine::DeviceChoice;
 use stepwise_gpu::Gpu;
 
 /// Why a command failed; decides the exit status.
@@ -34,20 +34,29 @@ impl From<std::io::Error> for Error {
     }
 }
 
-/// Where optimizer steps run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Device {
-    /// The pure-Rust reference implementation.
-    Cpu,
-    /// The fused WGSL kernels, on the best GPU adapter wgpu finds.
-    Gpu,
-}
-
-/// Opens the GPU and says which adapter runs the work (on stderr, so that output stays clean).
-pub fn open_gpu() -> Result<Gpu, Error> {
-    let gpu = Gpu::new_blocking().map_err(|err| Error::Failed(err.to_string()))?;
-    eprintln!("GPU: {}", gpu.adapter);
-    Ok(gpu)
+/// Where the 2-D commands (`trace`, `basin`, `hypermap`) run: the GPU (the fused kernels on the
+/// adapter wgpu prefers) or none (the CPU reference), by the engine's rule for `choice` (*auto*: a
+/// hardware GPU, else the CPU), said on stderr as `compare` says it, so that output stays clean.
+pub fn landscape_gpu(choice: DeviceChoice) -> Result<Option<Gpu>, Error> {
+    let gpu = match choice {
+        DeviceChoice::Cpu => None,
+        // The GPU's own error says what is missing and how to install it.
+        DeviceChoice::Gpu => {
+            Some(Gpu::new_blocking().map_err(|err| Error::Failed(err.to_string()))?)
+        }
+        DeviceChoice::Auto => Gpu::new_blocking().ok(),
+        DeviceChoice::Listed(_) => {
+            return Err(Error::Usage(format!(
+                "--device {choice}: this command runs on one adapter, the one wgpu prefers; \
+                 choose auto, cpu or gpu"
+            )));
+        }
+    };
+    let (compute, reason) = choice
+        .resolve(gpu.as_ref().map(|gpu| &gpu.adapter))
+        .map_err(|err| Error::Failed(err.to_string()))?;
+    eprintln!("device: {reason}");
+    Ok(gpu.filter(|_| compute.is_gpu()))
 }
 
 /// Parses `A,B` into two finite numbers.

@@ -7,7 +7,9 @@ use clap::Args;
 use stepwise_landscape::{Optimizers, Record, trajectories};
 use stepwise_optim::{LrSchedule, Optimizer, OptimizerSpec, TestFunction, TracePoint, trajectory};
 
-use super::{Device, Error, format_f32, parse_pair};
+use stepwise_engine::DeviceChoice;
+
+use super::{Error, format_f32, parse_pair};
 
 /// Runs an optimizer on a 2-D test function and prints its trajectory as CSV (step,x,y,loss).
 ///
@@ -31,9 +33,10 @@ pub struct TraceArgs {
     /// Number of optimizer steps.
     #[arg(long)]
     steps: u64,
-    /// Where the optimizer runs: the CPU reference, or the fused WGSL kernels on the GPU.
-    #[arg(long, value_enum, default_value_t = Device::Cpu)]
-    device: Device,
+    /// Where the optimizer runs: auto (a hardware GPU, else the CPU), cpu (the reference) or gpu
+    /// (the fused WGSL kernels, software adapters included).
+    #[arg(long, default_value_t = DeviceChoice::Auto)]
+    device: DeviceChoice,
     /// Write the CSV to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -60,16 +63,15 @@ pub fn run(args: &TraceArgs) -> Result<(), Error> {
             path.display().to_string(),
         ),
     };
-    let diverged = match args.device {
-        Device::Cpu => {
+    let diverged = match super::landscape_gpu(args.device)? {
+        None => {
             let points = trajectory(args.function, &mut optimizer, args.start).through(args.steps);
             write_csv(
                 out,
                 points.map(|point| point.map_err(|err| Error::Failed(err.to_string()))),
             )
         }
-        Device::Gpu => {
-            let gpu = super::open_gpu()?;
+        Some(gpu) => {
             let starts = [args.start];
             let run = trajectories(
                 &gpu,
