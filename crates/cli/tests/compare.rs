@@ -101,8 +101,9 @@ fn compare_writes_every_output_and_refuses_to_overwrite() {
         .expect("runs")
         .iter()
         .flat_map(|run| run["epochs"].as_array().expect("epochs"))
-        .map(|e| e["seconds"].as_f64().expect("s") + e["eval_seconds"].as_f64().expect("s"))
-        .sum();
+        .fold(0.0, |sum, e| {
+            sum + e["seconds"].as_f64().expect("s") + e["eval_seconds"].as_f64().expect("s")
+        });
     assert_eq!(
         results["wall_seconds"].as_f64(),
         Some((epoch_seconds * 1e3).round() / 1e3)

@@ -318,8 +318,8 @@ impl Results {
             // To the millisecond, as the epochs' own timings are written.
             wall_seconds: ((runs.iter())
                 .flat_map(|run| &run.epochs)
-                .map(|epoch| epoch.seconds + epoch.eval_seconds)
-                .sum::<f64>()
+                // From +0 (an empty f64 sum is -0).
+                .fold(0.0, |sum, epoch| sum + epoch.seconds + epoch.eval_seconds)
                 * 1e3)
                 .round()
                 / 1e3,
