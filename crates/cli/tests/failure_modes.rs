@@ -280,6 +280,9 @@ fn a_long_trace_streams_in_constant_memory() {
         "--start=0,0",
         "--steps",
         "1000000000000",
+        // The CPU's stream (auto would load the Vulkan driver first, to find no hardware GPU).
+        "--device",
+        "cpu",
     ]);
     assert!(
         late <= early + 1024 && late < 64 * 1024,
