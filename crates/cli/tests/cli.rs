@@ -682,3 +682,29 @@ fn the_maps_have_defaults_and_the_2d_commands_one_device_rule() {
          or gpu",
     );
 }
+
+#[test]
+fn every_command_s_help_has_an_example() {
+    for command in [
+        &["compare"][..],
+        &["trace"],
+        &["basin"],
+        &["hypermap"],
+        &["presets"],
+        &["presets", "show"],
+        &["model", "summary"],
+        &["data", "download"],
+        &["data", "import"],
+        &["data", "info"],
+        &["sweep", "plan"],
+        &["sweep", "run"],
+        &["sweep", "status"],
+        &["sweep", "report"],
+    ] {
+        let output = stepwise(&[command, &["--help"]].concat());
+        assert!(output.status.success(), "{command:?}");
+        let help = text(&output.stdout);
+        let example = format!("Example: stepwise {}", command.join(" "));
+        assert!(help.contains(&example), "{command:?}: {help}");
+    }
+}

@@ -21,6 +21,9 @@ use crate::report::{Axis, MapFigure, Mark, Shape, format_loss};
 /// bar), diverged trajectories red, the best start, the function's minimum and its classic start
 /// marked. The CSV has one row per cell, top row first: x0,y0 (the start), x,y (the end) and
 /// loss.
+///
+/// Example: stepwise basin --function rosenbrock --optimizer adam --lr 0.01 --x-range=-2,2
+/// --y-range=-1,3 --out basin.png
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct BasinArgs {
@@ -65,6 +68,8 @@ struct MapArgs {
 /// axes, each cell coloured by the loss where its run ended, as `basin` does (invalid settings and
 /// diverged runs red), and the best setting marked. The CSV has one row per cell, top row first:
 /// lr, beta1 or momentum, and loss.
+///
+/// Example: stepwise hypermap --function rosenbrock --optimizer adam --start=-1.5,2 --out lr.png
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct HypermapArgs {

@@ -22,6 +22,8 @@ use super::progress::Progress;
 use crate::report;
 
 /// Train several optimizers side by side (same initial weights, same batches) and rank them.
+///
+/// Example: stepwise compare --preset seed-optimizers --quick --seeds 3
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     /// A shipped preset: seed-optimizers, seed-lr-sensitivity or seed-weight-decay.

@@ -12,10 +12,16 @@ use super::Error;
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
     /// Download the official archive (resumable), verify its md5 and unpack it.
+    ///
+    /// Example: stepwise data download
     Download(DownloadArgs),
     /// Install a local copy of the official archive (cifar-10-binary.tar.gz).
+    ///
+    /// Example: stepwise data import --archive ~/Downloads/cifar-10-binary.tar.gz
     Import(ImportArgs),
     /// Show what is installed: images per split and class.
+    ///
+    /// Example: stepwise data info --data-dir /data/cifar10
     Info(DirArg),
 }
 

@@ -10,6 +10,8 @@ use super::Error;
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
     /// Print a layer table (output shape for one 32x32 image, parameters) and the parameter count.
+    ///
+    /// Example: stepwise model summary --model resnet50
     Summary(SummaryArgs),
 }
 

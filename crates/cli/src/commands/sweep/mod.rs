@@ -32,11 +32,17 @@ pub enum SweepCommand {
     /// Run one cell (--cell N: what a Slurm array task or a Kubernetes pod runs) or every cell not
     /// yet done, N processes at a time (--jobs N). A cell stopped or killed resumes from its
     /// checkpoint when run again; a finished one is left as it is.
+    ///
+    /// Example: stepwise sweep run sweeps/lr --jobs 2 --device gpu:0,gpu:1
     Run(RunArgs),
     /// Which cells are done, running, stopped (resumable), failed or pending.
+    ///
+    /// Example: stepwise sweep status sweeps/lr
     Status(FolderArgs),
     /// Merge every finished cell into one report (report.md, results.json, the plots) in the
     /// sweep folder; it lists the cells still missing.
+    ///
+    /// Example: stepwise sweep report sweeps/lr
     Report(FolderArgs),
 }
 
