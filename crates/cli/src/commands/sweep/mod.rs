@@ -270,6 +270,8 @@ fn run_pool(args: &RunArgs) -> Result<(), Error> {
         }
         running = still;
     }
+    // In cell order, whichever ended first.
+    failed.sort_by_key(|(cell, _)| *cell);
     let cells: Vec<String> = failed.iter().map(|(cell, _)| cell.to_string()).collect();
     if forwarded > 0 {
         Err(Error::Stopped(format!(
