@@ -13,7 +13,8 @@
 //! - [`Experiment`]: the state machine, on the GPU (burn-wgpu, fused kernels) or the CPU (flex,
 //!   reference optimizers); per-step [`StepMetrics`], per-epoch [`EpochMetrics`], divergence;
 //! - [`checkpoint`]: the whole experiment in one safetensors file, written atomically;
-//! - [`output`]: `config.toml`, `metrics.csv` and `results.json`;
+//! - [`output`]: `config.toml`, `metrics.csv` and `results.json`; [`TensorBoard`]: the same
+//!   metrics as TensorBoard event files, written as training goes;
 //! - [`standings`], [`stats`] and [`findings`]: the runs ranked over their seeds, what is noise,
 //!   and what the data shows;
 //! - [`sweep`]: an experiment and axes expanded into cells that run anywhere and merge back.
@@ -29,6 +30,7 @@ mod probe;
 pub mod standings;
 pub mod stats;
 pub mod sweep;
+mod tensorboard;
 
 pub use config::{
     ConfigError, DEFAULT_DIVERGENCE_LOSS, ExperimentConfig, Layers, Location, PRESETS, RunConfig,
@@ -37,9 +39,11 @@ pub use config::{
 pub use device::{Adapter, Compute, DeviceChoice, DeviceError, Placement, Reason, place};
 pub use experiment::{EVAL_BATCH, Event, Experiment, prepare_gpu};
 pub use metrics::{
-    EpochMetrics, RunHistory, RunStatus, STEP_COLUMNS, Smoothing, Spread, StepMetrics,
+    EPOCH_COLUMNS, EpochMetrics, RunHistory, RunStatus, STEP_COLUMNS, Smoothing, Spread,
+    StepMetrics,
 };
 pub use probe::STEP_SIZE_SAMPLE;
+pub use tensorboard::TensorBoard;
 
 use thiserror::Error;
 
@@ -87,6 +91,15 @@ pub enum EngineError {
         dir: std::path::PathBuf,
         /// Who holds it, as its lock file says.
         holder: String,
+    },
+    /// A TensorBoard folder already holds event files for one of a new experiment's runs.
+    #[error(
+        "{dir} already holds TensorBoard event files (another experiment's run of this name); \
+         choose another TensorBoard folder, one per experiment, or remove them"
+    )]
+    TensorBoardInUse {
+        /// The run's folder.
+        dir: std::path::PathBuf,
     },
     /// An output file cannot be written.
     #[error("{path}: {source}")]

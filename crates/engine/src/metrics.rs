@@ -181,6 +181,32 @@ pub struct EpochMetrics {
     pub images_per_second: f64,
 }
 
+/// Column names of [`EpochMetrics::values`], as in `metrics.csv`.
+pub const EPOCH_COLUMNS: [&str; 7] = [
+    "train_loss",
+    "train_accuracy",
+    "test_loss",
+    "test_accuracy",
+    "seconds",
+    "eval_seconds",
+    "images_per_second",
+];
+
+impl EpochMetrics {
+    /// The figures in [`EPOCH_COLUMNS`] order.
+    pub fn values(&self) -> [f64; EPOCH_COLUMNS.len()] {
+        [
+            f64::from(self.train_loss),
+            f64::from(self.train_accuracy),
+            f64::from(self.test_loss),
+            f64::from(self.test_accuracy),
+            self.seconds,
+            self.eval_seconds,
+            self.images_per_second,
+        ]
+    }
+}
+
 /// How a run stands.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]

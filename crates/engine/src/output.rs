@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use stepwise_model::Arch;
 use stepwise_optim::{LrSchedule, OptimizerConfig, OptimizerKind, OptimizerSpec};
 
-use crate::metrics::{EpochMetrics, RunHistory, RunStatus, STEP_COLUMNS, StepMetrics};
+use crate::metrics::{
+    EPOCH_COLUMNS, EpochMetrics, RunHistory, RunStatus, STEP_COLUMNS, StepMetrics,
+};
 use crate::{Compute, EngineError, Experiment, Placement};
 
 /// The resolved configuration.
@@ -48,17 +50,6 @@ pub fn files_replaced(dir: &Path, also: &[&'static str]) -> Result<Vec<&'static 
         .filter(|name| dir.join(name).exists())
         .collect())
 }
-
-/// Epoch columns of `metrics.csv`, after `run`, `seed`, `kind` and the step columns.
-pub const EPOCH_COLUMNS: [&str; 7] = [
-    "train_loss",
-    "train_accuracy",
-    "test_loss",
-    "test_accuracy",
-    "seconds",
-    "eval_seconds",
-    "images_per_second",
-];
 
 /// The time now as RFC 3339 in UTC, to the second (`None` where the clock is before 1970).
 pub(crate) fn now() -> Option<String> {
@@ -598,15 +589,7 @@ fn metrics_csv(experiment: &Experiment) -> Vec<u8> {
                 "epoch" => epoch.epoch.to_string(),
                 _ => String::new(),
             });
-            let values = [
-                f64::from(epoch.train_loss),
-                f64::from(epoch.train_accuracy),
-                f64::from(epoch.test_loss),
-                f64::from(epoch.test_accuracy),
-                epoch.seconds,
-                epoch.eval_seconds,
-                epoch.images_per_second,
-            ];
+            let values = epoch.values();
             let row = run
                 .clone()
                 .into_iter()

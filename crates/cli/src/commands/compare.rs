@@ -9,7 +9,7 @@ use clap::Args;
 use stepwise_engine::output;
 use stepwise_engine::{
     DeviceChoice, EngineError, Event, Experiment, ExperimentConfig, Layers, PRESETS, Placement,
-    RunHistory, RunStatus,
+    RunHistory, RunStatus, TensorBoard,
     checkpoint::{self, Checkpoint},
     findings, prepare_gpu,
 };
@@ -56,6 +56,11 @@ pub struct CompareArgs {
     /// it) and exit without training.
     #[arg(long, conflicts_with = "resume")]
     dry_run: bool,
+    /// Also write TensorBoard event files as training goes: a TensorBoard run per run and seed,
+    /// every per-step and per-epoch metric, the hyperparameters (HParams tab). DIR holds one
+    /// experiment [default: the output folder's tensorboard/]. Watch with: tensorboard --logdir DIR
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    tensorboard: Option<Option<PathBuf>>,
     /// The command that continues this experiment when it stops early, where it is not
     /// `compare --resume` (a sweep's cell).
     #[arg(skip)]
@@ -87,6 +92,9 @@ pub struct CompareArgs {
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
 }
+
+/// `--tensorboard`'s folder inside the output folder, when it names none.
+const TENSORBOARD_DIR: &str = "tensorboard";
 
 /// Runs the command.
 pub fn run(args: &CompareArgs) -> Result<(), Error> {
@@ -170,9 +178,18 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
             (lock, experiment_files(&dir, args.force)?)
         }
     };
+    // Before the output folder changes: a TensorBoard folder of another experiment is refused.
+    let board = open_tensorboard(args, &dir, &experiment, !replaced.is_empty())?;
     replace_out(&dir, &replaced)?;
     let _log = start_log(&dir)?;
     describe(&experiment, &dir);
+    let mut board = board.map(|(at, board)| {
+        eprintln!(
+            "tensorboard: {} (watch: tensorboard --logdir {0})",
+            at.display()
+        );
+        board
+    });
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);
@@ -184,7 +201,7 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
         })
         .map_err(|err| Error::Failed(format!("cannot handle Ctrl-C and SIGTERM: {err}")))?;
     }
-    let finished = train(&mut experiment, &dir, &stop)?;
+    let finished = train(&mut experiment, &dir, &stop, board.as_mut())?;
     let results = output::write(&dir, &experiment).map_err(failed)?;
     let histories: Vec<RunHistory> = (0..experiment.run_count())
         .map(|r| experiment.history(r).cloned().unwrap_or_default())
@@ -219,6 +236,30 @@ pub fn run(args: &CompareArgs) -> Result<(), Error> {
             dir.display()
         )))
     }
+}
+
+/// `--tensorboard`'s folder and writer, if asked for. Replacing an experiment
+/// (`replacing`) removes the old one's runs from the default folder first.
+fn open_tensorboard(
+    args: &CompareArgs,
+    dir: &Path,
+    experiment: &Experiment,
+    replacing: bool,
+) -> Result<Option<(PathBuf, TensorBoard)>, Error> {
+    let default = dir.join(TENSORBOARD_DIR);
+    if replacing && default.is_dir() {
+        std::fs::remove_dir_all(&default)
+            .map_err(|err| Error::Failed(format!("{}: {err}", default.display())))?;
+    }
+    let Some(chosen) = &args.tensorboard else {
+        return Ok(None);
+    };
+    let at = chosen.clone().unwrap_or(default);
+    let board = TensorBoard::create(&at, experiment).map_err(|err| match err {
+        EngineError::TensorBoardInUse { .. } => Error::Usage(format!("--tensorboard {err}")),
+        other => failed(other),
+    })?;
+    Ok(Some((at, board)))
 }
 
 /// Takes the output folder's lock for this command; another writer there is a usage error.
@@ -267,6 +308,7 @@ impl CompareArgs {
             resume: resume.then(|| dir.to_path_buf()),
             force: !resume,
             dry_run: false,
+            tensorboard: None,
             epochs: None,
             batch_size: None,
             seed: None,
@@ -485,18 +527,36 @@ fn describe(experiment: &Experiment, dir: &Path) {
 }
 
 /// Drives the experiment to its end or to Ctrl-C, checkpointing and writing results after every
-/// epoch. Returns whether it finished. One bar per configured run counts the steps of all its
-/// seeds.
-fn train(experiment: &mut Experiment, dir: &Path, stop: &AtomicBool) -> Result<bool, Error> {
+/// epoch, and TensorBoard's files as events arrive. Returns whether it finished. One bar per
+/// configured run counts the steps of all its seeds.
+fn train(
+    experiment: &mut Experiment,
+    dir: &Path,
+    stop: &AtomicBool,
+    mut board: Option<&mut TensorBoard>,
+) -> Result<bool, Error> {
     let mut progress = Progress::new(experiment)?;
     while !experiment.is_finished() {
-        if stop.load(Ordering::SeqCst) {
-            // The steps still in flight belong in the results written next.
-            pollster::block_on(experiment.settle()).map_err(failed)?;
+        let stopping = stop.load(Ordering::SeqCst);
+        // When stopping, the steps still in flight belong in the results written next.
+        let events = if stopping {
+            pollster::block_on(experiment.settle())
+        } else {
+            pollster::block_on(experiment.advance())
+        }
+        .map_err(failed)?;
+        if let Some(board) = board.as_deref_mut() {
+            for event in &events {
+                board.record(experiment, event).map_err(failed)?;
+            }
+            if stopping {
+                board.flush().map_err(failed)?;
+            }
+        }
+        if stopping {
             progress.end(false);
             return Ok(false);
         }
-        let events = pollster::block_on(experiment.advance()).map_err(failed)?;
         for event in events {
             match event {
                 Event::Step { run, metrics } => progress.step(run, &metrics),
