@@ -4,8 +4,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use std::path::PathBuf;
 use stepwise_data::Cifar10;
-use stepwise_engine::{Compute, Event, Experiment, ExperimentConfig, prepare_gpu};
+
+use stepwise_engine::{Compute, Event, Experiment, ExperimentConfig, TensorBoard, prepare_gpu};
 use stepwise_gpu::Gpu;
 
 use crate::task::{self, Background, Reporter};
@@ -69,17 +71,27 @@ pub struct Session {
 impl Session {
     /// Starts `config` on `compute` in the background, with the images `load` returns; `repaint`
     /// wakes the UI when something arrives. On the GPU, `gpu` (burn's device) compiles the runs'
-    /// kernels first, so that a shader error names the shader.
+    /// kernels first, so that a shader error names the shader. With a `tensorboard` folder, the
+    /// runs are written there as TensorBoard event files as they train.
     pub fn start(
         config: ExperimentConfig,
         load: Loader,
-        compute: Compute,
-        gpu: Option<Gpu>,
+        (compute, gpu): (Compute, Option<Gpu>),
+        tensorboard: Option<PathBuf>,
         repaint: egui::Context,
     ) -> Self {
         let control = Arc::new(AtomicU8::new(RUN));
         let work_control = Arc::clone(&control);
-        let work = |report| drive(config, load, (compute, gpu), work_control, report);
+        let work = |report| {
+            drive(
+                config,
+                load,
+                (compute, gpu),
+                tensorboard,
+                work_control,
+                report,
+            )
+        };
         let (updates, state) = match Background::spawn("stepwise-engine", Some(repaint), work) {
             Ok(updates) => (Some(updates), State::Starting),
             Err(reason) => (None, State::Failed(reason)),
@@ -165,6 +177,7 @@ async fn drive(
     config: ExperimentConfig,
     load: Loader,
     (compute, gpu): (Compute, Option<Gpu>),
+    tensorboard: Option<PathBuf>,
     control: Arc<AtomicU8>,
     report: Reporter<Update>,
 ) {
@@ -183,32 +196,50 @@ async fn drive(
         Ok(experiment) => experiment,
         Err(err) => return send(Update::Failed(err.to_string())),
     };
+    let board = tensorboard.map(|dir| TensorBoard::create(&dir, &experiment));
+    let mut board = match board.transpose() {
+        Ok(board) => board,
+        Err(err) => return send(Update::Failed(err.to_string())),
+    };
     send(Update::Started {
         batches_per_epoch: experiment.batches_per_epoch(),
         data: data_name,
     });
     while !experiment.is_finished() {
-        match control.load(Ordering::Relaxed) {
-            STOP => {
-                // The steps still in flight belong in the results handed back.
-                match experiment.settle().await {
-                    Ok(events) => send(Update::Events(events)),
-                    Err(err) => send(Update::Failed(err.to_string())),
-                }
-                break;
-            }
+        let stopping = match control.load(Ordering::Relaxed) {
+            STOP => true,
             PAUSE => {
                 task::sleep(50).await;
                 continue;
             }
-            _ => {}
-        }
-        match experiment.advance().await {
+            _ => false,
+        };
+        // When stopping, the steps still in flight belong in the results handed back.
+        let events = if stopping {
+            experiment.settle().await
+        } else {
+            experiment.advance().await
+        };
+        let recorded = events.and_then(|events| {
+            if let Some(board) = &mut board {
+                for event in &events {
+                    board.record(&experiment, event)?;
+                }
+                if stopping {
+                    board.flush()?;
+                }
+            }
+            Ok(events)
+        });
+        match recorded {
             Ok(events) => send(Update::Events(events)),
             Err(err) => {
                 send(Update::Failed(err.to_string()));
                 break;
             }
+        }
+        if stopping {
+            break;
         }
         // On the web, let the browser draw and take input between units of work.
         #[cfg(target_arch = "wasm32")]

@@ -222,10 +222,17 @@ fn a_short_live_run_updates_the_plots() {
         },
     };
     view.device = DeviceChoice::Cpu;
+    // The runs written for TensorBoard too, as they train.
+    let tensorboard = tempfile::tempdir().expect("temp dir");
+    view.tensorboard = tensorboard.path().display().to_string();
     let mut harness = Harness::builder()
         .with_size([1400.0, 900.0])
         .build_ui_state(|ui, view: &mut ExperimentView| view.ui(ui, None), view);
     harness.run_steps(2);
+    assert!(
+        harness.query_by_label("TensorBoard folder").is_some(),
+        "the setting is shown"
+    );
     let ctx = harness.ctx.clone();
     harness.state_mut().start(
         &ctx,
@@ -263,6 +270,22 @@ fn a_short_live_run_updates_the_plots() {
         assert_eq!(raw.iter().map(|p| p.y).collect::<Vec<_>>(), measured);
         assert!((loss[0].y - raw[0].y).abs() < 1e-9);
         assert_ne!(loss[1].y, raw[1].y, "smoothing 0.6 moves the second point");
+        let folder = tensorboard
+            .path()
+            .join(&run.name)
+            .join(format!("seed-{}", run.seed));
+        let written = stepwise_tensorboard::read_run(&folder).expect("TensorBoard's files");
+        let losses: Vec<f64> = written.scalars["step/loss"]
+            .iter()
+            .map(|&(_, loss)| f64::from(loss))
+            .collect();
+        assert_eq!(losses, measured, "{}: the losses, in TensorBoard", run.name);
+        assert_eq!(
+            written.ended,
+            Some(stepwise_tensorboard::Ended::Success),
+            "{}: ended, in TensorBoard",
+            run.name
+        );
     }
     assert!(
         harness.query_by_label_contains("epoch 1 of 1").is_some(),

@@ -40,6 +40,9 @@ pub struct ExperimentView {
     pub log_loss: bool,
     /// A results folder to open or save into.
     pub folder: String,
+    /// A folder to write TensorBoard event files into as the runs train; empty for none (the
+    /// desktop only: the browser has no folders).
+    pub tensorboard: String,
     #[serde(skip)]
     session: Option<Session>,
     #[serde(skip)]
@@ -72,6 +75,7 @@ impl Default for ExperimentView {
             smoothing: 0.6,
             log_loss: false,
             folder: String::new(),
+            tensorboard: String::new(),
             session: None,
             board: Board::default(),
             data_note: String::new(),
@@ -150,7 +154,14 @@ impl ExperimentView {
                 self.message = None;
                 self.data_note.clear();
                 let gpu = gpu.filter(|_| compute == Compute::GPU).cloned();
-                self.session = Some(Session::start(config, load, compute, gpu, ctx.clone()));
+                let tensorboard = self.tensorboard_dir();
+                self.session = Some(Session::start(
+                    config,
+                    load,
+                    (compute, gpu),
+                    tensorboard,
+                    ctx.clone(),
+                ));
             }
             Err(reason) => self.message = Some((true, reason)),
         }

@@ -112,6 +112,30 @@ impl ExperimentView {
                 });
             }
         });
+        let label = ui.label(RichText::new("TensorBoard folder").strong());
+        ui.add_enabled(
+            !running,
+            egui::TextEdit::singleline(&mut self.tensorboard).hint_text("none"),
+        )
+        .labelled_by(label.id)
+        .on_hover_text(
+            "the next experiment writes its runs there as TensorBoard event files while it \
+             trains (one folder per experiment; watch with: tensorboard --logdir FOLDER)",
+        );
+    }
+
+    /// Where the next experiment writes TensorBoard event files, if anywhere.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(super) fn tensorboard_dir(&self) -> Option<std::path::PathBuf> {
+        let dir = self.tensorboard.trim();
+        (!dir.is_empty()).then(|| dir.into())
+    }
+
+    /// The browser has no folders to write TensorBoard's files into.
+    #[cfg(target_arch = "wasm32")]
+    #[allow(clippy::unused_self)] // the desktop's reads the view
+    pub(super) const fn tensorboard_dir(&self) -> Option<std::path::PathBuf> {
+        None
     }
 
     /// The browser has no folders: the last experiment's files are offered as downloads.

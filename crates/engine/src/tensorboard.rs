@@ -99,19 +99,21 @@ impl TensorBoard {
             }
             Event::Epoch { run, metrics } => {
                 let step = u64::from(metrics.epoch) * experiment.batches_per_epoch() as u64;
-                let values = metrics.values();
-                let finished = experiment.status(*run) == Some(RunStatus::Finished);
+                let values = metrics.values().map(|value| value as f32);
                 if let Some(writer) = self.writers.get_mut(*run) {
-                    let tagged = self.epoch_tags.iter().map(String::as_str).zip(values);
-                    writer
-                        .scalars(step, tagged.map(|(tag, value)| (tag, value as f32)))
-                        .map_err(io)?;
-                    if finished {
+                    let tags = self.epoch_tags.iter().map(String::as_str);
+                    writer.scalars(step, tags.zip(values)).map_err(io)?;
+                }
+            }
+            Event::EpochComplete { .. } => return self.flush(),
+            Event::Finished => {
+                for (run, writer) in self.writers.iter_mut().enumerate() {
+                    if experiment.status(run) == Some(RunStatus::Finished) {
                         writer.session_end(Ended::Success).map_err(io)?;
                     }
                 }
+                return self.flush();
             }
-            Event::EpochComplete { .. } | Event::Finished => return self.flush(),
         }
         if self.flushed.elapsed().as_secs_f64() >= FLUSH_SECONDS {
             self.flush()?;
