@@ -222,9 +222,7 @@ async fn drive(
         };
         let recorded = events.and_then(|events| {
             if let Some(board) = &mut board {
-                for event in &events {
-                    board.record(&experiment, event)?;
-                }
+                board.record(&experiment, &events)?;
                 if stopping {
                     board.flush()?;
                 }

@@ -272,6 +272,7 @@ fn a_short_live_run_updates_the_plots() {
         assert_ne!(loss[1].y, raw[1].y, "smoothing 0.6 moves the second point");
         let folder = tensorboard
             .path()
+            .join("version-0")
             .join(&run.name)
             .join(format!("seed-{}", run.seed));
         let written = stepwise_tensorboard::read_run(&folder).expect("TensorBoard's files");

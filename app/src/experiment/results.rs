@@ -119,16 +119,19 @@ impl ExperimentView {
         )
         .labelled_by(label.id)
         .on_hover_text(
-            "the next experiment writes its runs there as TensorBoard event files while it \
-             trains (one folder per experiment; watch with: tensorboard --logdir FOLDER)",
+            "each experiment started writes its runs there, in a version-N folder of its own, \
+             as TensorBoard event files while it trains (watch with: tensorboard --logdir \
+             FOLDER)",
         );
     }
 
-    /// Where the next experiment writes TensorBoard event files, if anywhere.
+    /// Where the next experiment writes TensorBoard event files, if anywhere: a `version-N`
+    /// folder of its own under the one set, so that experiments started one after another never
+    /// mix.
     #[cfg(not(target_arch = "wasm32"))]
     pub(super) fn tensorboard_dir(&self) -> Option<std::path::PathBuf> {
         let dir = self.tensorboard.trim();
-        (!dir.is_empty()).then(|| dir.into())
+        (!dir.is_empty()).then(|| stepwise_engine::tensorboard::next_version(dir.as_ref()))
     }
 
     /// The browser has no folders to write TensorBoard's files into.

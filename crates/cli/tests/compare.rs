@@ -7,10 +7,9 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use support::{stepwise, text};
+use support::{results, spawn, stepwise, text, wait_until};
 
 /// Three epochs of resnet8 on 64 images, two optimizers.
 const EXPERIMENT: &str = r#"
@@ -52,11 +51,6 @@ fn setup(dir: &Path) -> (String, String) {
     let data = dir.join("no-data-here");
     std::fs::create_dir(&data).expect("an empty data folder: the sample is used");
     (config.display().to_string(), data.display().to_string())
-}
-
-fn results(out: &Path) -> serde_json::Value {
-    let json = std::fs::read_to_string(out.join("results.json")).expect("results.json");
-    serde_json::from_str(&json).expect("results.json parses")
 }
 
 #[test]
@@ -465,25 +459,15 @@ fn an_interrupted_comparison_resumes_to_the_same_results() {
 /// word of how to continue. While it runs, a second writer into `out` is refused. Returns the
 /// epochs completed.
 fn interrupt(args: &[&str], out: &Path, signal: &str, epochs: u64) -> u64 {
-    let child = Command::new(env!("CARGO_BIN_EXE_stepwise"))
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let child = spawn(args);
     let completed = || {
         let json = std::fs::read_to_string(out.join("results.json")).ok()?;
         let results: serde_json::Value = serde_json::from_str(&json).ok()?;
         results["epochs_completed"].as_u64()
     };
-    let started = Instant::now();
-    while !(out.join("checkpoint.safetensors").exists() && completed() >= Some(epochs)) {
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "no checkpoint of {epochs} epochs in 5 minutes"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(&format!("a checkpoint of {epochs} epochs"), || {
+        out.join("checkpoint.safetensors").exists() && completed() >= Some(epochs)
+    });
     let second = stepwise(&["compare", "--resume", &out.display().to_string()]);
     assert_eq!(second.status.code(), Some(2), "a second writer is refused");
     assert!(
@@ -494,11 +478,7 @@ fn interrupt(args: &[&str], out: &Path, signal: &str, epochs: u64) -> u64 {
         "names the folder and the holder: {}",
         text(&second.stderr)
     );
-    let kill = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
+    support::signal(&child, signal);
     let output = child.wait_with_output().expect("wait");
     let stderr = text(&output.stderr);
     assert_eq!(

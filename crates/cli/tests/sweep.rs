@@ -8,10 +8,8 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use support::{figures, stepwise, succeeded as ok, text};
+use support::{figures, results, stepwise, succeeded as ok, text};
 
 /// Two optimizers by two learning rates at two seeds: 8 cells of one tiny epoch.
 const SWEEP: &str = r#"
@@ -53,11 +51,6 @@ lr = 0.01
 optimizer = "sgd"
 lr = 0.05
 "#;
-
-fn results(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("results.json"))
-        .expect("results.json parses")
-}
 
 #[test]
 fn a_sweep_runs_in_cells_and_merges_into_the_experiment_it_is() {
@@ -103,11 +96,16 @@ fn a_sweep_runs_in_cells_and_merges_into_the_experiment_it_is() {
         "completionMode: Indexed",
         "completions: 8",
         "image: registry.example/stepwise:1",
-        "\"$(JOB_COMPLETION_INDEX)\"",
+        "\"$(JOB_COMPLETION_INDEX)\"]",
         "nvidia.com/gpu: 1",
     ] {
         assert!(job.contains(line), "{line} in {job}");
     }
+    // Without --cell-device the cells train where their configuration says.
+    assert!(
+        !sbatch.contains("--device") && !job.contains("--device"),
+        "no device imposed: {sbatch}{job}"
+    );
     let config = std::fs::read_to_string(Path::new(&out).join("cells/0003/config.toml"))
         .expect("a cell's experiment");
     assert!(
@@ -202,37 +200,23 @@ fn a_stopped_cell_resumes_and_missing_cells_are_reported() {
 
     // Cell 0 stopped by SIGTERM after its first checkpoint, as a scheduler stops a task.
     let cell = Path::new(&out).join("cells/0000");
-    let child = Command::new(env!("CARGO_BIN_EXE_stepwise"))
-        .args([
-            "sweep",
-            "run",
-            &out,
-            "--cell",
-            "0",
-            "--device",
-            "cpu",
-            "--data-dir",
-            &data,
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let started = Instant::now();
-    while !cell.join("checkpoint.safetensors").exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "no checkpoint"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let child = support::spawn(&[
+        "sweep",
+        "run",
+        &out,
+        "--cell",
+        "0",
+        "--device",
+        "cpu",
+        "--data-dir",
+        &data,
+    ]);
+    support::wait_until("cell 0's checkpoint", || {
+        cell.join("checkpoint.safetensors").exists()
+    });
     let (status, _) = ok(&["sweep", "status", &out]);
     assert!(status.contains("running"), "cell 0 runs: {status}");
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
+    support::signal(&child, "TERM");
     let output = child.wait_with_output().expect("wait");
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(75), "{stderr}");
@@ -417,32 +401,28 @@ fn a_signal_to_the_pool_stops_its_cells_which_resume_later() {
     std::fs::create_dir(&data).expect("data folder");
     let out = dir.path().join("sweep").display().to_string();
     ok(&["sweep", "plan", &file.display().to_string(), "--out", &out]);
-    let pool = Command::new(env!("CARGO_BIN_EXE_stepwise"))
-        .args(["sweep", "run", &out, "--jobs", "2", "--device", "cpu"])
-        .args(["--data-dir", &data.display().to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let data = data.display().to_string();
+    let pool = support::spawn(&[
+        "sweep",
+        "run",
+        &out,
+        "--jobs",
+        "2",
+        "--device",
+        "cpu",
+        "--data-dir",
+        &data,
+    ]);
     // Both cells of the pool have checkpointed; the third waits its turn.
-    let started = Instant::now();
-    while (0..2).any(|cell| {
-        !Path::new(&out)
-            .join(format!("cells/{cell:04}/checkpoint.safetensors"))
-            .exists()
-    }) {
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "no checkpoints"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    support::wait_until("both cells' checkpoints", || {
+        (0..2).all(|cell| {
+            Path::new(&out)
+                .join(format!("cells/{cell:04}/checkpoint.safetensors"))
+                .exists()
+        })
+    });
     // To the pool alone, as a scheduler ends a job step.
-    let kill = Command::new("kill")
-        .args(["-TERM", &pool.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
+    support::signal(&pool, "TERM");
     let output = pool.wait_with_output().expect("wait");
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(75), "{stderr}");

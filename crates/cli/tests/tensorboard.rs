@@ -10,8 +10,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use stepwise_tensorboard::{Ended, HParam, read_run};
 use support::{stepwise, text};
@@ -145,9 +144,19 @@ fn csv_steps(out: &Path, run: &str, seed: &str, column: &str) -> Vec<(i64, f32)>
         .collect()
 }
 
-fn results(out: &Path) -> serde_json::Value {
-    let json = std::fs::read_to_string(out.join("results.json")).expect("results.json");
-    serde_json::from_str(&json).expect("results.json parses")
+/// `stepwise compare` of `config` into `out` on the CPU, with `more` flags.
+fn compare_args(config: &Path, out: &Path, more: &[&str]) -> Vec<String> {
+    let (config, out) = (config.display().to_string(), out.display().to_string());
+    let args = [
+        "compare", "--config", &config, "--out", &out, "--device", "cpu",
+    ];
+    args.iter().chain(more).map(|&arg| arg.to_owned()).collect()
+}
+
+/// Runs [`compare_args`].
+fn compare(config: &Path, out: &Path, more: &[&str]) -> std::process::Output {
+    let args = compare_args(config, out, more);
+    stepwise(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 #[test]
@@ -156,20 +165,9 @@ fn every_metric_and_hyperparameter_reads_back_in_tensorboard() {
     let config = dir.path().join("experiment.toml");
     std::fs::write(&config, EXPERIMENT).expect("config");
     let (out, logdir) = (dir.path().join("out"), dir.path().join("logs"));
-    let compare = |out: &Path| {
-        stepwise(&[
-            "compare",
-            "--config",
-            &config.display().to_string(),
-            "--out",
-            &out.display().to_string(),
-            "--device",
-            "cpu",
-            "--tensorboard",
-            &logdir.display().to_string(),
-        ])
-    };
-    let run = compare(&out);
+    let logdir_arg = logdir.display().to_string();
+    let to_logdir = ["--tensorboard", logdir_arg.as_str()];
+    let run = compare(&config, &out, &to_logdir);
     let stderr = text(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     assert!(
@@ -191,7 +189,7 @@ fn every_metric_and_hyperparameter_reads_back_in_tensorboard() {
     if let Some(theirs) = tensorboard_reads(&logdir) {
         assert_eq!(theirs, ours, "TensorBoard reads what this workspace does");
     }
-    let results = results(&out);
+    let results = support::results(&out);
     for (folder, run) in &ours {
         let (name, seed) = if folder.starts_with("Adam") {
             ("Adam", &folder[folder.len() - 1..])
@@ -200,6 +198,7 @@ fn every_metric_and_hyperparameter_reads_back_in_tensorboard() {
         };
         for column in ["loss", "lr", "grad_norm", "update_ratio", "weight_norm"] {
             let expected = csv_steps(&out, name, seed, column);
+            assert!(!expected.is_empty(), "{folder} {column}: measured");
             let tag = format!("step/{column}");
             let got = run.scalars.get(&tag).cloned().unwrap_or_default();
             // A diverged step's loss is NaN in both, which == cannot compare.
@@ -267,7 +266,7 @@ fn every_metric_and_hyperparameter_reads_back_in_tensorboard() {
     // A second experiment into the same TensorBoard folder would mix with the first: refused,
     // before its output folder is made.
     let other = dir.path().join("other");
-    let again = compare(&other);
+    let again = compare(&config, &other, &to_logdir);
     assert_eq!(again.status.code(), Some(2), "{}", text(&again.stderr));
     assert!(
         text(&again.stderr).contains(&format!(
@@ -278,24 +277,6 @@ fn every_metric_and_hyperparameter_reads_back_in_tensorboard() {
         text(&again.stderr)
     );
     assert!(!other.join("log.txt").exists(), "nothing written");
-}
-
-/// Arguments of a six-epoch experiment into `out`, TensorBoard's runs in its default folder.
-fn six_epochs(config: &Path, out: &Path) -> Vec<String> {
-    [
-        "compare",
-        "--config",
-        &config.display().to_string(),
-        "--out",
-        &out.display().to_string(),
-        "--device",
-        "cpu",
-        "--epochs",
-        "6",
-        "--tensorboard",
-    ]
-    .map(str::to_owned)
-    .to_vec()
 }
 
 #[test]
@@ -309,64 +290,62 @@ fn a_resumed_experiment_shows_in_tensorboard_as_an_uninterrupted_one() {
         .expect("Adam's part")
         .replace("seeds = [0, 1]", "seeds = [0]");
     std::fs::write(&config, adam_only).expect("config");
+    // Six epochs, TensorBoard's runs in the output folder's tensorboard/.
+    let more = ["--epochs", "6", "--tensorboard"];
     let straight = dir.path().join("straight");
-    let args = six_epochs(&config, &straight);
-    let run = stepwise(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let run = compare(&config, &straight, &more);
     assert!(run.status.success(), "{}", text(&run.stderr));
 
     // Interrupted after its first epoch's checkpoint, then resumed with the default folder.
     let resumed = dir.path().join("resumed");
-    let args = six_epochs(&config, &resumed);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stepwise"))
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let started = Instant::now();
-    while !resumed.join("checkpoint.safetensors").exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "no checkpoint"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success(), "signalled");
-    let status = child.wait().expect("wait");
-    let resume = [
-        "compare",
-        "--resume",
-        &resumed.display().to_string(),
-        "--tensorboard",
-    ];
+    let args = compare_args(&config, &resumed, &more);
+    let child = support::spawn(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    support::wait_until("the first checkpoint", || {
+        resumed.join("checkpoint.safetensors").exists()
+    });
+    support::signal(&child, "INT");
+    let stopped = child.wait_with_output().expect("wait");
     assert_eq!(
-        status.code(),
+        stopped.status.code(),
         Some(75),
-        "stopped after its first epoch, of six"
+        "stopped before its sixth epoch: {}",
+        text(&stopped.stderr)
     );
-    let again = stepwise(&resume);
+    let completed = support::results(&resumed)["epochs_completed"]
+        .as_i64()
+        .expect("epochs completed");
+    let resumed_arg = resumed.display().to_string();
+    let again = stepwise(&["compare", "--resume", &resumed_arg, "--tensorboard"]);
     assert!(again.status.success(), "{}", text(&again.stderr));
-    let run = read_run(&resumed.join("tensorboard/Adam")).expect("readable");
+
+    let (board, unbroken) = (resumed.join("tensorboard"), straight.join("tensorboard"));
+    let run = read_run(&board.join("Adam")).expect("readable");
     assert_eq!(run.files, 2, "a file per process");
-    assert_eq!(
-        run.restarts.len(),
-        1,
-        "the resumed process says where it restarts"
-    );
-    let Some(theirs) = tensorboard_reads(&resumed.join("tensorboard")) else {
-        return;
-    };
-    let Some(unbroken) = tensorboard_reads(&straight.join("tensorboard")) else {
-        return;
-    };
-    for tag in ["step/loss", "epoch/test_accuracy", "epoch/train_loss"] {
+    // Two steps an epoch: training restarts at the step after the checkpoint's.
+    assert_eq!(run.restarts, [2 * completed + 1], "where it restarts");
+    let whole = read_run(&unbroken.join("Adam")).expect("readable");
+    // The figures training computes (not the seconds it took).
+    let tags = [
+        "step/loss",
+        "step/lr",
+        "step/grad_norm",
+        "epoch/train_loss",
+        "epoch/test_accuracy",
+    ];
+    for tag in tags {
         assert_eq!(
-            theirs["Adam"].scalars[tag], unbroken["Adam"].scalars[tag],
+            run.scalars[tag], whole.scalars[tag],
             "{tag}: what the first process wrote past its checkpoint is dropped"
         );
+    }
+    if let (Some(theirs), Some(unbroken)) =
+        (tensorboard_reads(&board), tensorboard_reads(&unbroken))
+    {
+        for tag in tags {
+            assert_eq!(
+                theirs["Adam"].scalars[tag], unbroken["Adam"].scalars[tag],
+                "{tag}, in TensorBoard's reader"
+            );
+        }
     }
 }

@@ -100,7 +100,7 @@ fn epoch_rng(seed: u64, epoch: u64, stream: Stream) -> ChaCha8Rng {
 }
 
 /// A batch on the host: normalised `f32` images `[len, 3, 32, 32]` and their labels.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostBatch {
     /// `len * 3 * 32 * 32` values, CHW per image.
     pub images: Vec<f32>,

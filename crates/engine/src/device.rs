@@ -13,7 +13,8 @@ use stepwise_gpu::AdapterSummary;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub enum DeviceChoice {
-    /// Every hardware GPU adapter, else the CPU.
+    /// Every hardware GPU adapter ([`place`]; the default adapter alone through
+    /// [`DeviceChoice::resolve`]), else the CPU.
     #[default]
     Auto,
     /// burn's CPU backend with the reference optimizers.
@@ -84,6 +85,11 @@ pub enum DeviceError {
         /// The adapters, for the message.
         listed: String,
     },
+    /// `gpu:N` where only the default adapter is known (a caller without the list).
+    #[error(
+        "gpu:{0}: a listed adapter is chosen with the machine's adapter list; here choose auto, cpu or gpu"
+    )]
+    NeedsList(u16),
     /// The same device twice: its runs would only wait for each other.
     #[error("{0} is listed twice in the devices")]
     Repeated(Compute),
@@ -112,7 +118,7 @@ impl DeviceChoice {
             }
             (Self::Auto, Some(adapter)) => Ok((Compute::Cpu, Reason::SoftwareOnly(adapter))),
             (Self::Auto, None) => Ok((Compute::Cpu, Reason::NoAdapter)),
-            (Self::Listed(index), _) => Err(no_such_adapter(index, &[])),
+            (Self::Listed(index), _) => Err(DeviceError::NeedsList(index)),
         }
     }
 }
@@ -129,11 +135,11 @@ pub fn place(
     listed: &[AdapterSummary],
 ) -> Result<(Placement, Vec<Reason>), DeviceError> {
     let mut placed: Vec<(Compute, Reason)> = Vec::new();
+    let hardware: Vec<(u16, &AdapterSummary)> = (0..)
+        .zip(listed)
+        .filter(|(_, adapter)| !adapter.is_software())
+        .collect();
     for &choice in choices {
-        let hardware: Vec<(u16, &AdapterSummary)> = (0..)
-            .zip(listed)
-            .filter(|(_, adapter)| !adapter.is_software())
-            .collect();
         let found = match choice {
             DeviceChoice::Listed(index) => {
                 let adapter = listed
@@ -145,8 +151,8 @@ pub fn place(
                 )]
             }
             DeviceChoice::Auto if hardware.len() > 1 => hardware
-                .into_iter()
-                .map(|(index, adapter)| {
+                .iter()
+                .map(|&(index, adapter)| {
                     (
                         Compute::Gpu(Adapter::Listed(index)),
                         Reason::HardwareListed(index, adapter.clone()),
@@ -214,11 +220,10 @@ impl Adapter {
     }
 }
 
-/// burn's address of the adapter listed `index`-th, from the list (made once per process).
+/// burn's address of the adapter listed `index`-th.
 #[cfg(not(target_arch = "wasm32"))]
 fn listed_kind(index: usize) -> DeviceKind {
-    static LISTED: std::sync::OnceLock<Vec<AdapterSummary>> = std::sync::OnceLock::new();
-    let listed = LISTED.get_or_init(stepwise_gpu::Gpu::list_adapters);
+    let listed = stepwise_gpu::Gpu::list_adapters();
     let Some(adapter) = listed.get(index) else {
         // `place` checked the index against the same list.
         return DeviceKind::DefaultDevice;
@@ -248,9 +253,15 @@ impl Placement {
         &self.0
     }
 
+    /// The index, in [`devices`](Self::devices), of the device run `run` trains on: runs are dealt
+    /// over the devices in turn.
+    pub fn index_of(&self, run: usize) -> usize {
+        run % self.0.len()
+    }
+
     /// Where run `run` trains.
     pub fn of_run(&self, run: usize) -> Compute {
-        self.0[run % self.0.len()]
+        self.0[self.index_of(run)]
     }
 
     /// Whether any run trains on a GPU.

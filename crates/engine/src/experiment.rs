@@ -197,8 +197,8 @@ impl Readback {
     }
 }
 
-/// The batch the runs of one seed step on this round: on the host, and on each place that has
-/// asked for it.
+/// The batch the runs of one seed step on this round: on the host until the last place that needs
+/// it has it, and on each place that has asked for it.
 struct Current {
     /// The seed's index in the configuration.
     seed: usize,
@@ -215,11 +215,21 @@ impl Current {
         }
     }
 
-    /// The batch on place `place`'s training device, sent there the first time it is asked for.
+    /// The batch on place `place`'s training device, sent there the first time it is asked for:
+    /// copied from the host while other places may still ask, moved to the last (with one device,
+    /// always moved).
     fn on(&mut self, place: usize, device: &Device) -> &Batch {
+        let waiting = self.on.iter().filter(|batch| batch.is_none()).count();
+        let host = &mut self.host;
         self.on[place].get_or_insert_with(|| {
-            let n = self.host.len();
-            let (images, labels) = self.host.clone().into_tensors(device);
+            // Each place is sent the batch once, so the last one takes what the others copied.
+            let batch = if waiting == 1 {
+                std::mem::take(host)
+            } else {
+                host.clone()
+            };
+            let n = batch.len();
+            let (images, labels) = batch.into_tensors(device);
             (images, labels, n)
         })
     }
@@ -486,7 +496,7 @@ impl Experiment {
 
     /// The index, in `places`, of the device run `run` trains on.
     fn place_of(&self, run: usize) -> usize {
-        run % self.places.len()
+        self.placement.index_of(run)
     }
 
     /// The index, in the configuration's seeds, of run `run`'s seed.

@@ -30,7 +30,7 @@ mod probe;
 pub mod standings;
 pub mod stats;
 pub mod sweep;
-mod tensorboard;
+pub mod tensorboard;
 
 pub use config::{
     ConfigError, DEFAULT_DIVERGENCE_LOSS, ExperimentConfig, Layers, Location, PRESETS, RunConfig,

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use stepwise_tensorboard::{Ended, EventWriter, HParam, WriteError};
+use stepwise_tensorboard::{Ended, EventWriter, HParam, WriteError, is_event_file};
 use web_time::Instant;
 
 use crate::metrics::EPOCH_COLUMNS;
@@ -23,8 +23,8 @@ fn step_tags() -> impl Iterator<Item = (usize, String)> {
         .map(|(index, column)| (index, format!("step/{column}")))
 }
 
-/// Writes an experiment's events as TensorBoard event files; feed it every [`Event`] of
-/// [`Experiment::advance`].
+/// Writes an experiment's events as TensorBoard event files; feed it the [`Event`]s of every
+/// [`Experiment::advance`] (and [`Experiment::settle`]).
 pub struct TensorBoard {
     /// One writer per run (index as in the experiment).
     writers: Vec<EventWriter>,
@@ -37,30 +37,33 @@ impl TensorBoard {
     /// Opens a new event file for each run in its folder under `dir`: the run's name (characters
     /// a folder name cannot hold safely become `_`), with `seed-S` below it where the experiment
     /// has several seeds. Each starts with the run's hyperparameters. A new experiment refuses a
-    /// run folder that already holds event files: TensorBoard would mix the two. A resumed experiment's files say where training restarts, so that
-    /// TensorBoard drops what the earlier files recorded after the checkpoint; runs that had
-    /// already ended say so again.
+    /// run folder that already holds event files: TensorBoard would mix the two. A resumed
+    /// experiment's files say where training restarts, so that TensorBoard drops what the earlier
+    /// files recorded after the checkpoint; runs that had already ended say so again.
     ///
     /// # Errors
-    /// [`EngineError::Io`] naming the folder or file that cannot be written.
+    /// [`EngineError::TensorBoardInUse`], and [`EngineError::Io`] naming the folder or file that
+    /// cannot be written.
     pub fn create(dir: &Path, experiment: &Experiment) -> Result<Self, EngineError> {
         let config = experiment.config();
         let names = folder_names(config);
         let resumed = (0..experiment.run_count()).any(|run| experiment.steps(run) > 0);
+        let several_seeds = config.seeds.len() > 1;
         let mut writers = Vec::with_capacity(experiment.run_count());
-        for (s, &seed) in config.seeds.iter().enumerate() {
-            for (r, run_config) in config.runs.iter().enumerate() {
-                let index = config.index(r, s);
-                let mut folder = dir.join(&names[r]);
-                if config.seeds.len() > 1 {
-                    folder.push(format!("seed-{seed}"));
-                }
-                if !resumed && holds_events(&folder) {
-                    return Err(EngineError::TensorBoardInUse { dir: folder });
-                }
-                let writer = open_run(&folder, experiment, index, run_config, seed)?;
-                writers.push(writer);
+        for index in 0..experiment.run_count() {
+            let (Some((r, _)), Some((run_config, seed))) =
+                (config.position(index), config.run_at(index))
+            else {
+                continue;
+            };
+            let mut folder = dir.join(&names[r]);
+            if several_seeds {
+                folder.push(format!("seed-{seed}"));
             }
+            if !resumed && holds_events(&folder) {
+                return Err(EngineError::TensorBoardInUse { dir: folder });
+            }
+            writers.push(open_run(&folder, experiment, index, run_config, seed)?);
         }
         Ok(Self {
             writers,
@@ -73,13 +76,23 @@ impl TensorBoard {
         })
     }
 
-    /// Writes what `event` measured. Per-epoch scalars go on the step axis too, at the epoch's
+    /// Writes what `events` measured. Per-epoch scalars go on the step axis too, at the epoch's
     /// last step, so that they line up with the per-step ones. Everything is flushed when an
     /// epoch completes, when the experiment finishes, and every few seconds between.
     ///
     /// # Errors
     /// [`EngineError::Io`] naming the file that cannot be written.
-    pub fn record(&mut self, experiment: &Experiment, event: &Event) -> Result<(), EngineError> {
+    pub fn record(&mut self, experiment: &Experiment, events: &[Event]) -> Result<(), EngineError> {
+        for event in events {
+            self.record_one(experiment, event)?;
+        }
+        if self.flushed.elapsed().as_secs_f64() >= FLUSH_SECONDS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn record_one(&mut self, experiment: &Experiment, event: &Event) -> Result<(), EngineError> {
         match event {
             Event::Step { run, metrics } => {
                 let fields = metrics.fields();
@@ -105,18 +118,15 @@ impl TensorBoard {
                     writer.scalars(step, tags.zip(values)).map_err(io)?;
                 }
             }
-            Event::EpochComplete { .. } => return self.flush(),
+            Event::EpochComplete { .. } => self.flush()?,
             Event::Finished => {
                 for (run, writer) in self.writers.iter_mut().enumerate() {
                     if experiment.status(run) == Some(RunStatus::Finished) {
                         writer.session_end(Ended::Success).map_err(io)?;
                     }
                 }
-                return self.flush();
+                self.flush()?;
             }
-        }
-        if self.flushed.elapsed().as_secs_f64() >= FLUSH_SECONDS {
-            self.flush()?;
         }
         Ok(())
     }
@@ -183,13 +193,19 @@ fn open_run(
     Ok(writer)
 }
 
-/// Whether `folder` holds an event file (TensorBoard reads every file named so).
+/// The first `version-N` folder (N from 0) that `dir` does not hold yet: a new experiment's own
+/// TensorBoard folder under one that an interactive user keeps, as Lightning numbers its runs.
+pub fn next_version(dir: &Path) -> std::path::PathBuf {
+    (0_u64..)
+        .map(|n| dir.join(format!("version-{n}")))
+        .find(|folder| !folder.exists())
+        .unwrap_or_else(|| dir.to_owned())
+}
+
+/// Whether `folder` holds an event file.
 fn holds_events(folder: &Path) -> bool {
-    std::fs::read_dir(folder).is_ok_and(|entries| {
-        entries
-            .flatten()
-            .any(|entry| entry.file_name().to_string_lossy().contains("tfevents"))
-    })
+    std::fs::read_dir(folder)
+        .is_ok_and(|entries| entries.flatten().any(|entry| is_event_file(&entry.path())))
 }
 
 /// Each configured run's folder name under the TensorBoard folder: its name, where characters a
@@ -243,7 +259,24 @@ fn io(err: WriteError) -> EngineError {
 
 #[cfg(test)]
 mod tests {
-    use super::folder_name;
+    use super::{folder_name, next_version};
+
+    #[test]
+    fn each_experiment_gets_the_next_free_version() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert_eq!(
+            next_version(dir.path()),
+            dir.path().join("version-0"),
+            "the first"
+        );
+        std::fs::create_dir(dir.path().join("version-0")).expect("made");
+        std::fs::create_dir(dir.path().join("version-2")).expect("made");
+        assert_eq!(
+            next_version(dir.path()),
+            dir.path().join("version-1"),
+            "the first free"
+        );
+    }
 
     #[test]
     fn run_names_become_safe_folder_names() {

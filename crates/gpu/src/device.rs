@@ -210,9 +210,16 @@ impl Gpu {
     /// Every adapter of the graphics API burn trains on, in the order that API lists them: the
     /// first of Vulkan, Metal, DX12 and GL with a hardware adapter, else the first with any
     /// (burn-wgpu settles on its API by the same rule, and addresses adapters in this order).
-    /// `WGPU_BACKEND` narrows the APIs tried. Native only: a browser offers one adapter.
+    /// `WGPU_BACKEND` narrows the APIs tried. Native only: a browser offers one adapter. Probed
+    /// once per process (an instance per API; the adapters do not change while it runs).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn list_adapters() -> Vec<AdapterSummary> {
+        static LISTED: std::sync::OnceLock<Vec<AdapterSummary>> = std::sync::OnceLock::new();
+        LISTED.get_or_init(Self::probe_adapters).clone()
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn probe_adapters() -> Vec<AdapterSummary> {
         let allowed = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
         let mut software_only = Vec::new();
         for api in [

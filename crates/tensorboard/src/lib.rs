@@ -17,4 +17,4 @@ mod writer;
 
 pub use read::{Run, read_run};
 pub use record::{ReadError, read_events};
-pub use writer::{Ended, EventWriter, HParam, WriteError};
+pub use writer::{Ended, EventWriter, HParam, WriteError, is_event_file};

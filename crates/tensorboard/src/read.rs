@@ -6,14 +6,15 @@ use std::path::Path;
 use prost::Message;
 use prost_types::value::Kind;
 
-use crate::proto::{HParamsData, HParamsPluginData, What, hparams};
+use crate::proto::{HParamsData, HParamsPluginData, SESSION_START, What, hparams};
 use crate::record::{ReadError, read_events};
-use crate::{Ended, HParam};
+use crate::{Ended, HParam, is_event_file};
 
 /// What a run's folder holds, every event file in name order (the order they were made in).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Run {
-    /// Each tag's (step, value) pairs, in the order written; a restart drops nothing here.
+    /// Each tag's (step, value) pairs, in the order written; a restart drops what was written
+    /// before it at its step and later, as TensorBoard's reader does.
     pub scalars: BTreeMap<String, Vec<(i64, f32)>>,
     /// The hparams plugin's hyperparameters (the last session start's).
     pub hparams: BTreeMap<String, HParam>,
@@ -41,10 +42,7 @@ pub fn read_run(folder: &Path) -> Result<Run, ReadError> {
         .map(|entry| entry.map(|entry| entry.path()))
         .collect::<Result<_, _>>()
         .map_err(io)?;
-    files.retain(|path| {
-        path.file_name()
-            .is_some_and(|name| name.to_string_lossy().contains("tfevents"))
-    });
+    files.retain(|path| is_event_file(path));
     files.sort();
     let mut run = Run {
         files: files.len(),
@@ -63,17 +61,21 @@ pub fn read_run(folder: &Path) -> Result<Run, ReadError> {
                             && data.plugin_name == hparams::PLUGIN_NAME
                         {
                             let decoded = HParamsPluginData::decode(data.content.as_slice())
-                                .map_err(|err| ReadError::Record {
+                                .map_err(|err| ReadError::PluginData {
                                     path: file.clone(),
-                                    offset: 0,
-                                    problem: format!("hparams plugin data: {err}"),
+                                    problem: err.to_string(),
                                 })?;
                             session(&mut run, decoded);
                         }
                     }
                 }
-                Some(What::SessionLog(_)) => run.restarts.push(event.step),
-                Some(What::FileVersion(_)) | None => {}
+                Some(What::SessionLog(log)) if log.status == SESSION_START => {
+                    for series in run.scalars.values_mut() {
+                        series.retain(|&(step, _)| step < event.step);
+                    }
+                    run.restarts.push(event.step);
+                }
+                Some(What::FileVersion(_) | What::SessionLog(_)) | None => {}
             }
         }
     }
@@ -99,12 +101,41 @@ fn session(run: &mut Run, data: HParamsPluginData) {
                 .collect();
         }
         Some(HParamsData::SessionEndInfo(end)) => {
-            run.ended = match end.status {
-                1 => Some(Ended::Success),
-                2 => Some(Ended::Failure),
-                _ => None,
-            };
+            run.ended = Ended::from_status(end.status);
         }
         None => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EventWriter;
+
+    #[test]
+    fn a_restart_drops_what_earlier_files_wrote_from_its_step_on() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let mut first = EventWriter::create(dir.path()).expect("first process");
+        for step in 1..=4 {
+            first.scalars(step, [("loss", step as f32)]).expect("write");
+        }
+        first.flush().expect("flush");
+        // Resumed from a checkpoint after step 2: steps 3 and 4 are trained again.
+        let mut second = EventWriter::create(dir.path()).expect("second process");
+        second.restart(3).expect("restart");
+        for step in 3..=5 {
+            second
+                .scalars(step, [("loss", 10.0 * step as f32)])
+                .expect("write");
+        }
+        second.flush().expect("flush");
+        let run = read_run(dir.path()).expect("read");
+        assert_eq!(run.files, 2, "both files");
+        assert_eq!(run.restarts, [3], "the restart");
+        assert_eq!(
+            run.scalars["loss"],
+            [(1, 1.0), (2, 2.0), (3, 30.0), (4, 40.0), (5, 50.0)],
+            "the first process's steps 3 and 4 dropped"
+        );
     }
 }

@@ -51,6 +51,14 @@ pub enum ReadError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A record is whole, but the hparams plugin's data in it does not decode.
+    #[error("{path}: the hparams plugin's data: {problem}")]
+    PluginData {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 /// Every event of the file at `path`, in order, each record's checksums checked (the file is read

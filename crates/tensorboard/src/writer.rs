@@ -44,6 +44,31 @@ pub enum Ended {
     Failure,
 }
 
+impl Ended {
+    /// `tensorboard.hparams.Status`'s number for it.
+    pub(crate) const fn status(self) -> i32 {
+        match self {
+            Self::Success => 1,
+            Self::Failure => 2,
+        }
+    }
+
+    /// The inverse of [`status`](Self::status); `None` for the plugin's other statuses (unknown,
+    /// running).
+    pub(crate) fn from_status(status: i32) -> Option<Self> {
+        [Self::Success, Self::Failure]
+            .into_iter()
+            .find(|ended| ended.status() == status)
+    }
+}
+
+/// Whether TensorBoard reads the file at `path` as an event file: it takes every file whose name
+/// holds `tfevents`.
+pub fn is_event_file(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|name| name.to_string_lossy().contains("tfevents"))
+}
+
 /// Event files made by this process so far: two writers in one folder within one second still get
 /// files of their own.
 static FILES_MADE: AtomicU64 = AtomicU64::new(0);
@@ -57,7 +82,8 @@ pub struct EventWriter {
 
 impl EventWriter {
     /// Makes `dir` (and its parents) and in it a new event file, named as TensorFlow names them
-    /// (`events.out.tfevents.SECONDS.HOST.PID.N`), which starts with the file version.
+    /// (`events.out.tfevents.SECONDS.HOST.PID.N`, PID and N zero-padded), which starts with the
+    /// file version.
     ///
     /// # Errors
     /// [`WriteError`] naming the folder or file.
@@ -67,8 +93,10 @@ impl EventWriter {
             source,
         })?;
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
+        // TensorBoard reads a folder's files in name order: numbers of one width keep a later
+        // process's file (a resumed run's) after an earlier one's within the same second.
         let name = format!(
-            "events.out.tfevents.{}.{host}.{}.{}",
+            "events.out.tfevents.{}.{host}.{:010}.{:06}",
             now() as u64,
             std::process::id(),
             FILES_MADE.fetch_add(1, Ordering::Relaxed)
@@ -154,10 +182,7 @@ impl EventWriter {
     /// [`WriteError`].
     pub fn session_end(&mut self, ended: Ended) -> Result<(), WriteError> {
         let end = SessionEndInfo {
-            status: match ended {
-                Ended::Success => 1,
-                Ended::Failure => 2,
-            },
+            status: ended.status(),
             end_time_secs: now(),
         };
         self.hparams(
@@ -350,7 +375,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("temporary folder");
         let a = EventWriter::create(dir.path()).expect("first");
         let b = EventWriter::create(dir.path()).expect("second");
-        assert_ne!(a.path(), b.path(), "distinct files");
+        assert!(
+            a.path() < b.path(),
+            "distinct files, read in the order made"
+        );
         assert!(
             a.path()
                 .file_name()

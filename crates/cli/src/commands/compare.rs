@@ -247,19 +247,31 @@ fn open_tensorboard(
     replacing: bool,
 ) -> Result<Option<(PathBuf, TensorBoard)>, Error> {
     let default = dir.join(TENSORBOARD_DIR);
-    if replacing && default.is_dir() {
-        std::fs::remove_dir_all(&default)
-            .map_err(|err| Error::Failed(format!("{}: {err}", default.display())))?;
-    }
-    let Some(chosen) = &args.tensorboard else {
-        return Ok(None);
+    let remove_replaced = || match replacing && default.is_dir() {
+        true => std::fs::remove_dir_all(&default)
+            .map_err(|err| Error::Failed(format!("{}: {err}", default.display()))),
+        false => Ok(()),
     };
-    let at = chosen.clone().unwrap_or(default);
-    let board = TensorBoard::create(&at, experiment).map_err(|err| match err {
-        EngineError::TensorBoardInUse { .. } => Error::Usage(format!("--tensorboard {err}")),
-        other => failed(other),
-    })?;
-    Ok(Some((at, board)))
+    let at = args
+        .tensorboard
+        .as_ref()
+        .map(|chosen| chosen.clone().unwrap_or_else(|| default.clone()));
+    // The replaced runs go before new ones are written in their place; from elsewhere, only once
+    // the new folder is accepted.
+    if at.as_ref() == Some(&default) {
+        remove_replaced()?;
+    }
+    let board = at
+        .map(|at| match TensorBoard::create(&at, experiment) {
+            Ok(board) => Ok((at, board)),
+            Err(err @ EngineError::TensorBoardInUse { .. }) => {
+                Err(Error::Usage(format!("--tensorboard {err}")))
+            }
+            Err(other) => Err(failed(other)),
+        })
+        .transpose()?;
+    remove_replaced()?;
+    Ok(board)
 }
 
 /// Takes the output folder's lock for this command; another writer there is a usage error.
@@ -442,14 +454,7 @@ fn replace_out(dir: &Path, replaced: &[&str]) -> Result<(), Error> {
 /// Where to train, and the default GPU when a run trains on a GPU (to check the kernels on);
 /// says which and why.
 fn choose_placement(choices: &[DeviceChoice]) -> Result<(Placement, Option<Gpu>), Error> {
-    let gpu = if choices.contains(&DeviceChoice::Gpu) {
-        // The GPU's own error says what is missing and how to install it.
-        Some(Gpu::new_blocking().map_err(|err| Error::Failed(err.to_string()))?)
-    } else if choices.iter().all(|&choice| choice == DeviceChoice::Cpu) {
-        None
-    } else {
-        Gpu::new_blocking().ok()
-    };
+    let gpu = super::default_gpu(choices)?;
     // The list where it can matter: `gpu:N`, or `auto` with a hardware GPU (there may be more).
     // Not otherwise: listing probes every graphics API, GL's EGL among them, which prints an
     // error on a headless machine.
@@ -546,9 +551,7 @@ fn train(
         }
         .map_err(failed)?;
         if let Some(board) = board.as_deref_mut() {
-            for event in &events {
-                board.record(experiment, event).map_err(failed)?;
-            }
+            board.record(experiment, &events).map_err(failed)?;
             if stopping {
                 board.flush().map_err(failed)?;
             }

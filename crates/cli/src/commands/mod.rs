@@ -34,24 +34,32 @@ impl From<std::io::Error> for Error {
     }
 }
 
+/// The adapter wgpu prefers, opened where `choices` may train on a GPU: required (its error says
+/// what is missing and how to install it) where one is `gpu`, none where all are `cpu`, else if
+/// there is one.
+pub fn default_gpu(choices: &[DeviceChoice]) -> Result<Option<Gpu>, Error> {
+    if choices.contains(&DeviceChoice::Gpu) {
+        Gpu::new_blocking()
+            .map(Some)
+            .map_err(|err| Error::Failed(err.to_string()))
+    } else if choices.iter().all(|&choice| choice == DeviceChoice::Cpu) {
+        Ok(None)
+    } else {
+        Ok(Gpu::new_blocking().ok())
+    }
+}
+
 /// Where the 2-D commands (`trace`, `basin`, `hypermap`) run: the GPU (the fused kernels on the
 /// adapter wgpu prefers) or none (the CPU reference), by the engine's rule for `choice` (*auto*: a
 /// hardware GPU, else the CPU), said on stderr as `compare` says it, so that output stays clean.
 pub fn landscape_gpu(choice: DeviceChoice) -> Result<Option<Gpu>, Error> {
-    let gpu = match choice {
-        DeviceChoice::Cpu => None,
-        // The GPU's own error says what is missing and how to install it.
-        DeviceChoice::Gpu => {
-            Some(Gpu::new_blocking().map_err(|err| Error::Failed(err.to_string()))?)
-        }
-        DeviceChoice::Auto => Gpu::new_blocking().ok(),
-        DeviceChoice::Listed(_) => {
-            return Err(Error::Usage(format!(
-                "--device {choice}: this command runs on one adapter, the one wgpu prefers; \
-                 choose auto, cpu or gpu"
-            )));
-        }
-    };
+    if let DeviceChoice::Listed(_) = choice {
+        return Err(Error::Usage(format!(
+            "--device {choice}: this command runs on one adapter, the one wgpu prefers; choose \
+             auto, cpu or gpu"
+        )));
+    }
+    let gpu = default_gpu(&[choice])?;
     let (compute, reason) = choice
         .resolve(gpu.as_ref().map(|gpu| &gpu.adapter))
         .map_err(|err| Error::Failed(err.to_string()))?;

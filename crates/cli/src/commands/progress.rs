@@ -54,8 +54,9 @@ impl Progress {
                 (configured, seed)
             })
             .collect();
+        let steps_per_run = u64::from(config.epochs) * steps_per_epoch;
         let view = if std::io::stderr().is_terminal() {
-            Self::bars(experiment, &names, steps_per_epoch)?
+            Self::bars(experiment, &names, steps_per_run)?
         } else {
             View::Lines {
                 every: (steps_per_epoch / 10).max(1),
@@ -64,17 +65,18 @@ impl Progress {
         Ok(Self {
             names,
             labels,
-            steps_per_run: u64::from(config.epochs) * steps_per_epoch,
+            steps_per_run,
             epochs: config.epochs,
             started: Instant::now(),
             view,
         })
     }
 
-    fn bars(experiment: &Experiment, names: &[String], per_epoch: u64) -> Result<View, Error> {
+    /// A bar per configured run, counting the steps of all its seeds, and one for all.
+    fn bars(experiment: &Experiment, names: &[String], steps_per_run: u64) -> Result<View, Error> {
         let config = experiment.config();
         let seeds = config.seeds.len();
-        let per_run = u64::from(config.epochs) * per_epoch * seeds as u64;
+        let per_run = steps_per_run * seeds as u64;
         let template = |text: &str| {
             ProgressStyle::with_template(text).map_err(|err| Error::Failed(err.to_string()))
         };
@@ -113,7 +115,7 @@ impl Progress {
         })
     }
 
-    /// `run`'s name, with its seed where there are several.
+    /// `run`'s name and seed.
     fn label(&self, run: usize) -> String {
         let (configured, seed) = self.labels.get(run).copied().unwrap_or_default();
         let name = self.names.get(configured).map_or("?", String::as_str);
@@ -121,13 +123,7 @@ impl Progress {
     }
 
     fn elapsed(&self) -> String {
-        let seconds = self.started.elapsed().as_secs();
-        format!(
-            "[{:02}:{:02}:{:02}]",
-            seconds / 3600,
-            seconds / 60 % 60,
-            seconds % 60
-        )
+        format!("[{}]", indicatif::FormattedDuration(self.started.elapsed()))
     }
 
     /// Run `run` took a step.

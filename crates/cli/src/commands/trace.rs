@@ -53,6 +53,8 @@ pub fn run(args: &TraceArgs) -> Result<(), Error> {
         .map_err(|err| Error::Usage(err.to_string()))?;
     let mut optimizer = Optimizer::new(config, LrSchedule::Constant {})
         .map_err(|err| Error::Usage(err.to_string()))?;
+    // The device first: a missing GPU leaves no empty --out file behind.
+    let gpu = super::landscape_gpu(args.device)?;
     let out: (Box<dyn Write>, String) = match &args.out {
         None => (Box::new(std::io::stdout().lock()), "stdout".into()),
         Some(path) => (
@@ -63,7 +65,7 @@ pub fn run(args: &TraceArgs) -> Result<(), Error> {
             path.display().to_string(),
         ),
     };
-    let diverged = match super::landscape_gpu(args.device)? {
+    let diverged = match gpu {
         None => {
             let points = trajectory(args.function, &mut optimizer, args.start).through(args.steps);
             write_csv(

@@ -51,14 +51,10 @@ pub struct ClusterArgs {
     /// The stepwise program on the cluster's nodes [default: this program's path].
     #[arg(long, value_name = "PATH")]
     stepwise: Option<String>,
-    /// Where each cell trains (as compare's --device).
-    #[arg(
-        long,
-        value_name = "DEVICES",
-        value_delimiter = ',',
-        default_value = "auto"
-    )]
-    cell_device: Vec<DeviceChoice>,
+    /// Where each cell trains (as compare's --device) [default: the cells' configuration's
+    /// devices, else auto].
+    #[arg(long, value_name = "DEVICES", value_delimiter = ',')]
+    cell_device: Option<Vec<DeviceChoice>>,
 }
 
 /// Writes the scripts `args` asks for, for a sweep of `cells` cells in `dir`.
@@ -155,10 +151,16 @@ fn slurm(args: &ClusterArgs, dir: &Path, cells: usize, stepwise: &str) -> String
     }
     script.push_str(&format!(
         "\n# exec: Slurm's signals reach stepwise itself.\n\
-         exec {stepwise} sweep run {dir} --cell \"$SLURM_ARRAY_TASK_ID\" --device {device}\n",
+         exec {stepwise} sweep run {dir} --cell \"$SLURM_ARRAY_TASK_ID\"{device}\n",
         stepwise = quote(stepwise),
         dir = quote(&dir),
-        device = super::join(&args.cell_device)
+        device = args
+            .cell_device
+            .as_ref()
+            .map_or(String::new(), |devices| format!(
+                " --device {}",
+                super::join(devices)
+            ))
     ));
     script
 }
@@ -181,10 +183,12 @@ fn kubernetes(args: &ClusterArgs, cells: usize) -> String {
          spec:\n  completionMode: Indexed\n  completions: {cells}\n  parallelism: {parallelism}\n  \
          backoffLimitPerIndex: 3\n  template:\n    spec:\n      restartPolicy: Never\n      \
          containers:\n        - name: cell\n          image: {image}\n          \
-         command: [\"stepwise\", \"sweep\", \"run\", \"/sweep\", \"--cell\", \"$(JOB_COMPLETION_INDEX)\", \"--device\", \"{device}\"]\n\
+         command: [\"stepwise\", \"sweep\", \"run\", \"/sweep\", \"--cell\", \"$(JOB_COMPLETION_INDEX)\"{device}]\n\
          {gpus}          volumeMounts:\n            - name: sweep\n              mountPath: /sweep\n      \
          volumes:\n        - name: sweep\n          persistentVolumeClaim:\n            claimName: {claim}\n",
         claim = args.claim,
-        device = super::join(&args.cell_device),
+        device = args.cell_device.as_ref().map_or(String::new(), |devices| {
+            format!(", \"--device\", \"{}\"", super::join(devices))
+        }),
     )
 }
